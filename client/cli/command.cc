@@ -1,0 +1,62 @@
+#include "client/cli/command.h"
+
+#include "absl/strings/ascii.h"     // absl::AsciiStrToUpper
+#include "absl/strings/numbers.h"   // absl::SimpleAtoi
+#include "absl/strings/str_cat.h"   // absl::StrCat
+#include "absl/strings/str_split.h" // absl::StrSplit
+
+namespace accllm::cli {
+
+const std::vector<Command>& AllCommands() {
+  static const std::vector<Command> commands = {
+      {"run", "generate text or token ids with the float32 reference engine",
+       "accllm run --model DIR (--prompt TEXT | --prompt-ids \"1 2 3\") [--max-tokens N]\n"
+       "           [--temperature T] [--top-p P] [--top-k K] [--seed S] [--ids]\n\n"
+       "Streams the generated text to stdout as it is produced (or, with --ids, prints the\n"
+       "generated token ids space-separated on one line). Stops at the model's stop token or\n"
+       "after --max-tokens. Timing goes to stderr.",
+       {"model", "prompt", "prompt_ids", "max_tokens", "temperature", "top_p", "top_k", "seed",
+        "ids"},
+       &RunRun},
+      {"convert", "import a llama2.c checkpoint or a Hugging Face Llama directory",
+       "accllm convert --from llama2c|hf --in PATH --out DIR [--dtype f32|f16|bf16]\n"
+       "               [--tokenizer FILE]\n\n"
+       "Writes an accllm model directory (config.json, model.safetensors, tokenizer).\n"
+       "--in is a llama2.c .bin file or a Hugging Face directory.",
+       {"from", "in", "out", "dtype", "tokenizer"},
+       &RunConvert},
+      {"synth", "write a random-weight model of a real shape (for speed work and demos)",
+       "accllm synth --shape tiny|tinyllama-1.1b|llama2-7b --out DIR [--seed N]\n"
+       "             [--dtype f32|f16|bf16]\n\n"
+       "Writes config.json, model.safetensors and a synthetic tokenizer.bin. The weights are\n"
+       "random, so the text is gibberish, but the shapes and speed are those of the real model.",
+       {"shape", "out", "seed", "dtype"},
+       &RunSynth},
+  };
+  return commands;
+}
+
+absl::Status ParseTokenIds(std::string_view text, std::vector<int32_t>* ids) {
+  ids->clear();
+  for (absl::string_view item :
+       absl::StrSplit(absl::string_view(text.data(), text.size()), absl::ByAnyChar(" ,\t\n"),
+                      absl::SkipEmpty())) {
+    int32_t id;
+    if (!absl::SimpleAtoi(item, &id)) {
+      return absl::InvalidArgumentError(absl::StrCat("\"", item, "\" is not a token id"));
+    }
+    ids->push_back(id);
+  }
+  if (ids->empty()) return absl::InvalidArgumentError("no token ids given");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<DType>> ParseDtypeFlag(const std::string& text) {
+  if (text.empty()) return std::optional<DType>();
+  const std::string upper = absl::AsciiStrToUpper(text);
+  if (upper == "F32" || upper == "F16" || upper == "BF16") return std::optional(*ParseDType(upper));
+  return absl::InvalidArgumentError(
+      absl::StrCat("--dtype must be f32, f16 or bf16, got \"", text, "\""));
+}
+
+}  // namespace accllm::cli

@@ -1,0 +1,23 @@
+#include "client/cli/flags.h"
+
+#include "absl/flags/flag.h"  // ABSL_FLAG
+
+ABSL_FLAG(std::string, model, "", "model directory (config.json + model.safetensors)");
+ABSL_FLAG(std::string, out, "", "output model directory (created)");
+ABSL_FLAG(std::string, dtype, "", "weight dtype to store: f32, f16 or bf16");
+ABSL_FLAG(int64_t, seed, -1, "random seed (-1: a fresh one each run; synth uses 0)");
+
+ABSL_FLAG(std::string, from, "", "source format: llama2c or hf");
+ABSL_FLAG(std::string, in, "", "llama2.c .bin checkpoint, or Hugging Face model directory");
+ABSL_FLAG(std::string, tokenizer, "",
+          "llama2c only: a tokenizer to copy into the model (llama2.c .bin or SentencePiece .model)");
+
+ABSL_FLAG(std::string, shape, "tiny", "model shape: tiny, tinyllama-1.1b or llama2-7b");
+
+ABSL_FLAG(std::string, prompt, "", "prompt text (needs the model's tokenizer; BOS is prepended)");
+ABSL_FLAG(std::string, prompt_ids, "", "prompt as token ids, e.g. \"1 403 407\"");
+ABSL_FLAG(int32_t, max_tokens, 256, "most tokens to generate");
+ABSL_FLAG(float, temperature, 1.0f, "sampling temperature; 0 is greedy");
+ABSL_FLAG(float, top_p, 1.0f, "nucleus sampling mass in (0, 1]");
+ABSL_FLAG(int32_t, top_k, 0, "sample among the k most likely tokens (0: all)");
+ABSL_FLAG(bool, ids, false, "print generated token ids on one line instead of text");

@@ -1,0 +1,31 @@
+// Every flag of the `accllm` CLI. absl flags are process-global, so commands
+// that share a flag (--model, --out, --seed) share one definition; each Command
+// lists the names it accepts.
+#ifndef ACCLLM_CLIENT_CLI_FLAGS_H_
+#define ACCLLM_CLIENT_CLI_FLAGS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/flags/declare.h"  // ABSL_DECLARE_FLAG
+
+ABSL_DECLARE_FLAG(std::string, model);
+ABSL_DECLARE_FLAG(std::string, out);
+ABSL_DECLARE_FLAG(std::string, dtype);
+ABSL_DECLARE_FLAG(int64_t, seed);
+// convert
+ABSL_DECLARE_FLAG(std::string, from);
+ABSL_DECLARE_FLAG(std::string, in);
+ABSL_DECLARE_FLAG(std::string, tokenizer);
+// synth
+ABSL_DECLARE_FLAG(std::string, shape);
+// run
+ABSL_DECLARE_FLAG(std::string, prompt);
+ABSL_DECLARE_FLAG(std::string, prompt_ids);
+ABSL_DECLARE_FLAG(int32_t, max_tokens);
+ABSL_DECLARE_FLAG(float, temperature);
+ABSL_DECLARE_FLAG(float, top_p);
+ABSL_DECLARE_FLAG(int32_t, top_k);
+ABSL_DECLARE_FLAG(bool, ids);
+
+#endif  // ACCLLM_CLIENT_CLI_FLAGS_H_

@@ -1,0 +1,95 @@
+#include "model/mapped_file.h"
+
+#include <gmock/gmock.h>  // testing::HasSubstr
+#include <gtest/gtest.h>
+#include <sys/stat.h>  // chmod
+#include <unistd.h>    // geteuid
+
+#include <cstdio>  // std::rename
+#include <string>
+
+#include "absl/status/status.h"      // absl::StatusCode
+#include "tests/support/test_env.h"  // TempDir, WriteFileOrDie
+
+namespace accllm {
+namespace {
+
+using ::accllm::testing::TempDir;
+using ::accllm::testing::WriteFileOrDie;
+using ::testing::HasSubstr;
+
+std::string AsString(std::span<const std::byte> bytes) {
+  return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+TEST(MappedFileTest, MapsWholeFile) {
+  TempDir dir;
+  const std::string contents = std::string("hello\0world", 11);
+  WriteFileOrDie(dir / "f.bin", contents);
+  absl::StatusOr<std::shared_ptr<const MappedFile>> file = MappedFile::Open(dir / "f.bin");
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_EQ(AsString((*file)->bytes()), contents);
+  EXPECT_EQ((*file)->path(), dir / "f.bin");
+}
+
+TEST(MappedFileTest, EmptyFileHasNoBytes) {
+  TempDir dir;
+  WriteFileOrDie(dir / "empty", "");
+  absl::StatusOr<std::shared_ptr<const MappedFile>> file = MappedFile::Open(dir / "empty");
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_TRUE((*file)->bytes().empty());
+}
+
+TEST(MappedFileTest, MissingFileIsNotFoundNamingPathAndReason) {
+  TempDir dir;
+  absl::StatusOr<std::shared_ptr<const MappedFile>> file = MappedFile::Open(dir / "nope.bin");
+  ASSERT_FALSE(file.ok());
+  EXPECT_EQ(file.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(file.status().message(), HasSubstr((dir / "nope.bin").string()));
+  EXPECT_THAT(file.status().message(), HasSubstr("No such file or directory"));
+}
+
+TEST(MappedFileTest, RejectsDirectory) {
+  TempDir dir;
+  absl::StatusOr<std::shared_ptr<const MappedFile>> file = MappedFile::Open(dir.path());
+  ASSERT_FALSE(file.ok());
+  EXPECT_THAT(file.status().message(), HasSubstr(dir.path().string()));
+  EXPECT_THAT(file.status().message(), HasSubstr("not a regular file"));
+}
+
+TEST(MappedFileTest, UnreadableFileIsPermissionDenied) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root reads any file";
+  TempDir dir;
+  WriteFileOrDie(dir / "secret", "x");
+  ASSERT_EQ(::chmod((dir / "secret").c_str(), 0), 0);
+  absl::StatusOr<std::shared_ptr<const MappedFile>> file = MappedFile::Open(dir / "secret");
+  ASSERT_FALSE(file.ok());
+  EXPECT_EQ(file.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(file.status().message(), HasSubstr((dir / "secret").string()));
+}
+
+// Writers replace files by rename, so a live mapping keeps the old contents.
+TEST(MappedFileTest, MappingSurvivesReplacementOfTheFile) {
+  TempDir dir;
+  WriteFileOrDie(dir / "f", "old contents");
+  absl::StatusOr<std::shared_ptr<const MappedFile>> file = MappedFile::Open(dir / "f");
+  ASSERT_TRUE(file.ok()) << file.status();
+  WriteFileOrDie(dir / "g", "new");
+  ASSERT_EQ(std::rename((dir / "g").c_str(), (dir / "f").c_str()), 0);
+  EXPECT_EQ(AsString((*file)->bytes()), "old contents");
+}
+
+TEST(MappedFileTest, SharedOwnersKeepTheMappingAlive) {
+  TempDir dir;
+  WriteFileOrDie(dir / "f", "abc");
+  std::shared_ptr<const MappedFile> copy;
+  {
+    absl::StatusOr<std::shared_ptr<const MappedFile>> file = MappedFile::Open(dir / "f");
+    ASSERT_TRUE(file.ok()) << file.status();
+    copy = *file;
+  }
+  EXPECT_EQ(AsString(copy->bytes()), "abc");
+}
+
+}  // namespace
+}  // namespace accllm

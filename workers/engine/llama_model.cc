@@ -1,0 +1,162 @@
+#include "workers/engine/llama_model.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"  // absl::StrCat
+#include "model/tensor_names.h"    // LinearName, ...
+
+namespace accllm {
+
+void RmsNorm(std::span<const float> x, std::span<const float> weight, float eps,
+             std::span<float> out) {
+  float ss = 0.0f;
+  for (float v : x) ss += v * v;
+  const float scale = 1.0f / std::sqrt(ss / static_cast<float>(x.size()) + eps);
+  for (size_t i = 0; i < x.size(); ++i) out[i] = weight[i] * (scale * x[i]);
+}
+
+void ApplyRope(std::span<float> head, int64_t pos, std::span<const double> inv_freq) {
+  const size_t half = head.size() / 2;
+  for (size_t j = 0; j < half; ++j) {
+    const double angle = static_cast<double>(pos) * inv_freq[j];
+    const float c = static_cast<float>(std::cos(angle));
+    const float s = static_cast<float>(std::sin(angle));
+    const float a = head[j], b = head[j + half];
+    head[j] = a * c - b * s;
+    head[j + half] = a * s + b * c;
+  }
+}
+
+void Softmax(std::span<float> x) {
+  const float max = *std::max_element(x.begin(), x.end());
+  float sum = 0.0f;
+  for (float& v : x) {
+    v = std::exp(v - max);
+    sum += v;
+  }
+  for (float& v : x) v /= sum;
+}
+
+absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const ModelDir& dir) {
+  auto model = std::unique_ptr<LlamaModel>(new LlamaModel());
+  model->config_ = dir.config;
+  model->tensors_ = dir.tensors;
+  const ModelConfig& c = model->config_;
+  if (absl::Status s = CheckFloatTensors(c, *dir.tensors, dir.path); !s.ok()) return s;
+
+  auto matrix = [&](const std::string& name) -> absl::StatusOr<WeightMatrix> {
+    absl::StatusOr<TensorView> t = dir.tensors->Get(name);
+    if (!t.ok()) return t.status();
+    return WeightMatrix::FromTensor(*t);
+  };
+  auto vec = [&](const std::string& name) -> absl::StatusOr<std::vector<float>> {
+    absl::StatusOr<TensorView> t = dir.tensors->Get(name);
+    if (!t.ok()) return t.status();
+    std::vector<float> v(t->numel());
+    if (absl::Status s = ConvertToFloat32(*t, v); !s.ok()) return s;
+    return v;
+  };
+#define ACCLLM_ASSIGN(lhs, expr)          \
+  do {                                    \
+    auto result = (expr);                 \
+    if (!result.ok()) return result.status(); \
+    lhs = *std::move(result);             \
+  } while (0)
+  ACCLLM_ASSIGN(model->embedding_, matrix(kEmbeddingName));
+  model->layers_.resize(c.n_layers);
+  for (int l = 0; l < c.n_layers; ++l) {
+    Layer& layer = model->layers_[l];
+    ACCLLM_ASSIGN(layer.attn_norm, vec(AttnNormName(l)));
+    ACCLLM_ASSIGN(layer.ffn_norm, vec(FfnNormName(l)));
+    ACCLLM_ASSIGN(layer.wq, matrix(LinearName(l, LayerLinear::kQ)));
+    ACCLLM_ASSIGN(layer.wk, matrix(LinearName(l, LayerLinear::kK)));
+    ACCLLM_ASSIGN(layer.wv, matrix(LinearName(l, LayerLinear::kV)));
+    ACCLLM_ASSIGN(layer.wo, matrix(LinearName(l, LayerLinear::kO)));
+    ACCLLM_ASSIGN(layer.gate, matrix(LinearName(l, LayerLinear::kGate)));
+    ACCLLM_ASSIGN(layer.up, matrix(LinearName(l, LayerLinear::kUp)));
+    ACCLLM_ASSIGN(layer.down, matrix(LinearName(l, LayerLinear::kDown)));
+  }
+  ACCLLM_ASSIGN(model->final_norm_, vec(kFinalNormName));
+  if (c.tie_embeddings) {
+    model->head_ = model->embedding_;
+  } else {
+    ACCLLM_ASSIGN(model->head_, matrix(kLmHeadName));
+  }
+#undef ACCLLM_ASSIGN
+  const int half = c.head_dim() / 2;
+  model->inv_freq_.resize(half);
+  for (int j = 0; j < half; ++j) {
+    model->inv_freq_[j] = std::pow(c.rope_theta, -2.0 * j / c.head_dim());
+  }
+  return model;
+}
+
+absl::Status LlamaModel::Forward(int32_t token, int32_t pos, KvCache& cache,
+                                 std::span<float> logits) const {
+  const ModelConfig& c = config_;
+  if (token < 0 || token >= c.vocab_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("token id ", token, " is outside the vocabulary [0, ", c.vocab_size, ")"));
+  }
+  if (pos < 0 || pos >= cache.capacity()) {
+    return absl::OutOfRangeError(
+        absl::StrCat("position ", pos, " is outside the KV cache [0, ", cache.capacity(), ")"));
+  }
+  if (static_cast<int64_t>(logits.size()) != c.vocab_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("logits hold ", logits.size(), " floats, the vocabulary has ", c.vocab_size));
+  }
+  const int dim = c.dim, hd = c.head_dim();
+  const int group = c.n_heads / c.n_kv_heads;  // query heads per KV head
+  std::vector<float> x(dim), xb(dim), q(dim), att(pos + 1), attn_out(dim), proj(dim);
+  std::vector<float> gate(c.hidden_dim), up(c.hidden_dim);
+  embedding_.Row(token, x);
+
+  for (int l = 0; l < c.n_layers; ++l) {
+    const Layer& layer = layers_[l];
+    RmsNorm(x, layer.attn_norm, static_cast<float>(c.norm_eps), xb);
+    layer.wq.MatVec(xb, q);
+    std::span<float> k = cache.Key(l, pos), v = cache.Value(l, pos);
+    layer.wk.MatVec(xb, k);
+    layer.wv.MatVec(xb, v);
+    for (int h = 0; h < c.n_heads; ++h) ApplyRope(std::span(q).subspan(h * hd, hd), pos, inv_freq_);
+    for (int h = 0; h < c.n_kv_heads; ++h) ApplyRope(k.subspan(h * hd, hd), pos, inv_freq_);
+
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    for (int h = 0; h < c.n_heads; ++h) {
+      const float* qh = q.data() + h * hd;
+      const int kv_head = h / group;
+      for (int t = 0; t <= pos; ++t) {
+        const float* kt = cache.Key(l, t).data() + kv_head * hd;
+        float dot = 0.0f;
+        for (int i = 0; i < hd; ++i) dot += qh[i] * kt[i];
+        att[t] = dot * scale;
+      }
+      Softmax(std::span(att).first(pos + 1));
+      float* out = attn_out.data() + h * hd;
+      std::fill(out, out + hd, 0.0f);
+      for (int t = 0; t <= pos; ++t) {
+        const float* vt = cache.Value(l, t).data() + kv_head * hd;
+        for (int i = 0; i < hd; ++i) out[i] += att[t] * vt[i];
+      }
+    }
+    layer.wo.MatVec(attn_out, proj);
+    for (int i = 0; i < dim; ++i) x[i] += proj[i];
+
+    RmsNorm(x, layer.ffn_norm, static_cast<float>(c.norm_eps), xb);
+    layer.gate.MatVec(xb, gate);
+    layer.up.MatVec(xb, up);
+    for (int i = 0; i < c.hidden_dim; ++i) {
+      const float g = gate[i];
+      gate[i] = g / (1.0f + std::exp(-g)) * up[i];  // SwiGLU: silu(gate) * up
+    }
+    layer.down.MatVec(gate, proj);
+    for (int i = 0; i < dim; ++i) x[i] += proj[i];
+  }
+  RmsNorm(x, final_norm_, static_cast<float>(c.norm_eps), xb);
+  head_.MatVec(xb, logits);
+  return absl::OkStatus();
+}
+
+}  // namespace accllm

@@ -1,0 +1,58 @@
+// The float32 reference forward pass of a Llama-family decoder: embedding →
+// N × (RMSNorm → GQA attention with RoPE → residual → RMSNorm → SwiGLU → residual)
+// → RMSNorm → head. Clarity over speed: this is the oracle that quantized and
+// accelerated paths are compared with.
+#ifndef ACCLLM_WORKERS_ENGINE_LLAMA_MODEL_H_
+#define ACCLLM_WORKERS_ENGINE_LLAMA_MODEL_H_
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "absl/status/status.h"              // absl::Status
+#include "absl/status/statusor.h"            // absl::StatusOr
+#include "model/model_dir.h"                 // ModelDir
+#include "workers/engine/kv_cache.h"         // KvCache
+#include "workers/engine/weight_matrix.h"    // WeightMatrix
+
+namespace accllm {
+
+class LlamaModel {
+ public:
+  // Keeps the directory's tensors mapped for as long as the model lives.
+  static absl::StatusOr<std::unique_ptr<LlamaModel>> Load(const ModelDir& dir);
+
+  const ModelConfig& config() const { return config_; }
+
+  // Runs `token` at position `pos` (the cache holds positions [0, pos)), stores
+  // its K/V at `pos` and writes the vocab_size logits of the next token.
+  absl::Status Forward(int32_t token, int32_t pos, KvCache& cache, std::span<float> logits) const;
+
+ private:
+  struct Layer {
+    std::vector<float> attn_norm, ffn_norm;  // [dim]
+    WeightMatrix wq, wk, wv, wo;             // [dim|kv_dim, dim], wo [dim, dim]
+    WeightMatrix gate, up, down;             // [hidden, dim], [hidden, dim], [dim, hidden]
+  };
+
+  ModelConfig config_;
+  std::shared_ptr<const TensorStore> tensors_;
+  WeightMatrix embedding_;  // [vocab, dim]
+  std::vector<Layer> layers_;
+  std::vector<float> final_norm_;  // [dim]
+  WeightMatrix head_;              // [vocab, dim]; the embedding when tied
+  std::vector<double> inv_freq_;   // [head_dim / 2] RoPE frequencies
+};
+
+// RMSNorm: out = x / sqrt(mean(x²) + eps) * weight.
+void RmsNorm(std::span<const float> x, std::span<const float> weight, float eps,
+             std::span<float> out);
+// Rotates one head vector in place, Hugging Face's half-split convention: pair j
+// is (v[j], v[j + head_dim/2]); the angle pos·inv_freq[j] is computed in double.
+void ApplyRope(std::span<float> head, int64_t pos, std::span<const double> inv_freq);
+void Softmax(std::span<float> x);
+
+}  // namespace accllm
+
+#endif  // ACCLLM_WORKERS_ENGINE_LLAMA_MODEL_H_

@@ -1,0 +1,42 @@
+// A [rows, cols] weight matrix as stored (F32, F16 or BF16), read in place.
+#ifndef ACCLLM_WORKERS_ENGINE_WEIGHT_MATRIX_H_
+#define ACCLLM_WORKERS_ENGINE_WEIGHT_MATRIX_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "absl/status/statusor.h"  // absl::StatusOr
+#include "model/tensor.h"          // TensorView
+
+namespace accllm {
+
+class WeightMatrix {
+ public:
+  WeightMatrix() = default;
+  // F32 data that is 4-byte aligned is used in place; F16/BF16 stay 16-bit and
+  // are widened as they are read; misaligned data is copied once.
+  static absl::StatusOr<WeightMatrix> FromTensor(const TensorView& tensor);
+
+  int64_t rows() const { return rows_; }
+  int64_t cols() const { return cols_; }
+
+  // y[r] = sum_c W[r, c] * x[c]   (x: [cols], y: [rows]); double accumulation
+  // would hide nothing here, float matches llama2.c's reference.
+  void MatVec(std::span<const float> x, std::span<float> y) const;
+  // Row r as float32 (the embedding lookup).
+  void Row(int64_t r, std::span<float> out) const;
+
+ private:
+  DType dtype_ = DType::kF32;
+  const std::byte* data_ = nullptr;
+  int64_t rows_ = 0;
+  int64_t cols_ = 0;
+  std::shared_ptr<const std::vector<std::byte>> owned_;  // only for misaligned input
+};
+
+}  // namespace accllm
+
+#endif  // ACCLLM_WORKERS_ENGINE_WEIGHT_MATRIX_H_
