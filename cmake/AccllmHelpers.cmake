@@ -1,6 +1,9 @@
 # accllm_library(NAME SOURCES ... DEPS ...): a static library of one folder.
 function(accllm_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  if(NOT ARG_SOURCES)
+    return()  # a folder still being written
+  endif()
   add_library(${name} STATIC ${ARG_SOURCES})
   target_link_libraries(${name} PUBLIC ${ARG_DEPS})
 endfunction()

@@ -1,11 +1,10 @@
 #include "model/config.h"
 
-#include <fstream>
 #include <nlohmann/json.hpp>  // nlohmann::json
-#include <sstream>
 
 #include "absl/strings/str_cat.h"  // absl::StrCat
 #include "model/file_util.h"       // ReadWholeFile, WriteFileAtomically
+#include "model/json_util.h"       // DescribeJsonError
 
 namespace accllm {
 
@@ -156,7 +155,9 @@ absl::StatusOr<ModelConfig> ParseJson(const json& j) {
 absl::StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text, std::string_view source) {
   const json j = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
   absl::StatusOr<ModelConfig> config =
-      j.is_discarded() ? absl::InvalidArgumentError("not valid JSON") : ParseJson(j);
+      j.is_discarded()
+          ? absl::InvalidArgumentError(absl::StrCat("not valid JSON: ", DescribeJsonError(json_text)))
+          : ParseJson(j);
   if (!config.ok()) {
     return absl::Status(config.status().code(),
                         absl::StrCat(std::string(source), ": ", config.status().message()));

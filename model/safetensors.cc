@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "absl/status/status.h"       // absl::DataLossError, absl::InvalidArgumentError
+#include "model/json_util.h"  // DescribeJsonError, JsonTypeWithArticle
 #include "absl/strings/str_cat.h"     // absl::StrCat
 #include "absl/strings/str_format.h"  // absl::StrFormat
 #include "absl/strings/str_join.h"    // absl::StrJoin
@@ -75,42 +76,6 @@ bool NestingWithinLimit(std::string_view text) {
   return true;
 }
 
-// "an object", "a number", ... for messages about a value of the wrong JSON type.
-std::string JsonTypeWithArticle(const Json& v) {
-  if (v.is_null()) return "null";
-  const std::string name = v.type_name();
-  return (v.is_object() || v.is_array() ? "an " : "a ") + name;
-}
-
-// Re-parses invalid JSON only to recover nlohmann's description of the first syntax error
-// (the DOM parser reports failure without a reason when exceptions are off).
-class ErrorRecorder : public nlohmann::json_sax<Json> {
- public:
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t) override { return true; }
-  bool number_unsigned(number_unsigned_t) override { return true; }
-  bool number_float(number_float_t, const string_t&) override { return true; }
-  bool string(string_t&) override { return true; }
-  bool binary(binary_t&) override { return true; }
-  bool start_object(std::size_t) override { return true; }
-  bool key(string_t&) override { return true; }
-  bool end_object() override { return true; }
-  bool start_array(std::size_t) override { return true; }
-  bool end_array() override { return true; }
-  bool parse_error(std::size_t, const std::string&,
-                   const nlohmann::detail::exception& ex) override {
-    message = ex.what();
-    return false;
-  }
-  std::string message;
-};
-
-std::string DescribeJsonError(std::string_view text) {
-  ErrorRecorder recorder;
-  Json::sax_parse(text, &recorder);
-  return recorder.message.empty() ? "invalid JSON" : recorder.message;
-}
 
 // Non-negative JSON integer that fits in int64 (nlohmann stores every non-negative integer it
 // parses as unsigned, negative ones as signed, and out-of-range ones as float).

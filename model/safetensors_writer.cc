@@ -1,17 +1,14 @@
 #include "model/safetensors_writer.h"
 
-#include <fcntl.h>   // open, O_WRONLY, O_CREAT, O_EXCL
-#include <unistd.h>  // write, fsync, close, unlink, getpid
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
-#include <cstdio>             // std::rename
 #include <nlohmann/json.hpp>  // nlohmann::json
 #include <utility>
 
 #include "absl/strings/str_cat.h"   // absl::StrCat
 #include "absl/strings/str_join.h"  // absl::StrJoin
+#include "model/file_util.h"        // AtomicFile
 #include "model/safetensors.h"      // kMaxSafetensorsHeaderBytes, kSafetensorsMetadataKey
 
 namespace accllm {
@@ -58,80 +55,6 @@ std::string JsonString(const std::string& s) {
   return Json(s).dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-// Owns the temp file until it is renamed into place; removes it on every failure path.
-class TempFile {
- public:
-  TempFile() = default;
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  ~TempFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!path_.empty()) ::unlink(path_.c_str());
-  }
-
-  // Creates a fresh file next to `target` (same filesystem, so rename is atomic).
-  absl::Status Create(const std::filesystem::path& target) {
-    static std::atomic<uint64_t> counter{0};
-    for (int attempt = 0; attempt < 100; ++attempt) {
-      std::filesystem::path candidate = target;
-      candidate.replace_filename(
-          absl::StrCat(".", target.filename().string(), ".tmp-", ::getpid(), "-", counter++));
-      const int fd = ::open(candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-      if (fd >= 0) {
-        fd_ = fd;
-        path_ = std::move(candidate);
-        return absl::OkStatus();
-      }
-      if (errno != EEXIST && errno != EINTR) {
-        return absl::ErrnoToStatus(errno, absl::StrCat("cannot create ", candidate.string()));
-      }
-    }
-    return absl::AlreadyExistsError(
-        absl::StrCat("cannot create a temp file beside ", target.string()));
-  }
-
-  absl::Status Append(std::span<const std::byte> bytes) {
-    while (!bytes.empty()) {
-      const ssize_t n = ::write(fd_, bytes.data(), std::min<size_t>(bytes.size(), size_t{1} << 30));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return absl::ErrnoToStatus(errno, absl::StrCat("cannot write ", path_.string()));
-      }
-      bytes = bytes.subspan(static_cast<size_t>(n));
-    }
-    return absl::OkStatus();
-  }
-
-  // Syncs, closes and renames over `target`; afterwards the destructor has nothing to undo.
-  absl::Status Commit(const std::filesystem::path& target) {
-    if (::fsync(fd_) != 0) {
-      return absl::ErrnoToStatus(errno, absl::StrCat("cannot sync ", path_.string()));
-    }
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) {
-      return absl::ErrnoToStatus(errno, absl::StrCat("cannot close ", path_.string()));
-    }
-    if (std::rename(path_.c_str(), target.c_str()) != 0) {
-      return absl::ErrnoToStatus(
-          errno, absl::StrCat("cannot rename ", path_.string(), " to ", target.string()));
-    }
-    path_.clear();
-    // Make the rename itself durable; a failure here leaves a correct file, so it is not fatal.
-    std::filesystem::path dir = target.parent_path();
-    if (dir.empty()) dir = ".";
-    const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir_fd >= 0) {
-      ::fsync(dir_fd);
-      ::close(dir_fd);
-    }
-    return absl::OkStatus();
-  }
-
- private:
-  int fd_ = -1;
-  std::filesystem::path path_;  // empty once renamed
-};
 
 }  // namespace
 
@@ -256,7 +179,7 @@ absl::Status SafetensorsWriter::Write(const std::filesystem::path& path) const {
                                                    kMaxSafetensorsHeaderBytes));
   }
 
-  TempFile out;
+  AtomicFile out;
   if (absl::Status s = out.Create(path); !s.ok()) return s;
   std::byte length[8];
   for (int i = 0; i < 8; ++i) {

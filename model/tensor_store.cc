@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"     // absl::StrCat
 #include "absl/strings/str_format.h"  // absl::StrFormat
+#include "model/json_util.h"  // DescribeJsonError, JsonTypeWithArticle
 #include "model/file_util.h"          // WriteFileAtomically
 #include "model/mapped_file.h"        // MappedFile
 
@@ -17,41 +18,12 @@ namespace {
 using Json = nlohmann::json;
 namespace fs = std::filesystem;
 
-// "an object", "a number", ... for messages about a value of the wrong JSON type.
-std::string JsonTypeWithArticle(const Json& v) {
-  if (v.is_null()) return "null";
-  const std::string name = v.type_name();
-  return (v.is_object() || v.is_array() ? "an " : "a ") + name;
-}
 
 // Keeps the code of `status` and puts `prefix` before its message.
 absl::Status WithPrefix(const std::string& prefix, const absl::Status& status) {
   return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
 }
 
-// Records nlohmann's description of the first syntax error (the DOM parser gives none when
-// exceptions are off).
-class ErrorRecorder : public nlohmann::json_sax<Json> {
- public:
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t) override { return true; }
-  bool number_unsigned(number_unsigned_t) override { return true; }
-  bool number_float(number_float_t, const string_t&) override { return true; }
-  bool string(string_t&) override { return true; }
-  bool binary(binary_t&) override { return true; }
-  bool start_object(std::size_t) override { return true; }
-  bool key(string_t&) override { return true; }
-  bool end_object() override { return true; }
-  bool start_array(std::size_t) override { return true; }
-  bool end_array() override { return true; }
-  bool parse_error(std::size_t, const std::string&,
-                   const nlohmann::detail::exception& ex) override {
-    message = ex.what();
-    return false;
-  }
-  std::string message;
-};
 
 // A shard named by the index must stay inside the model directory.
 bool IsSafeRelativePath(const fs::path& p) {
@@ -118,9 +90,7 @@ absl::StatusOr<std::unique_ptr<TensorStore>> TensorStore::OpenDir(const fs::path
   const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   const Json index = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (index.is_discarded()) {
-    ErrorRecorder recorder;
-    Json::sax_parse(text, &recorder);
-    return absl::DataLossError(absl::StrCat(where, ": not valid JSON: ", recorder.message));
+    return absl::DataLossError(absl::StrCat(where, ": not valid JSON: ", DescribeJsonError(text)));
   }
   if (!index.is_object()) {
     return absl::DataLossError(
