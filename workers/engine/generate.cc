@@ -2,7 +2,8 @@
 
 #include <algorithm>
 
-#include "absl/strings/str_cat.h"  // absl::StrCat
+#include "absl/strings/str_cat.h"     // absl::StrCat
+#include "workers/engine/kv_cache.h"  // KvCache
 
 namespace accllm {
 
@@ -50,7 +51,12 @@ absl::StatusOr<GenerateResult> Generate(const LlamaModel& model, std::span<const
   if (options.max_tokens == 0) return result;
 
   for (int32_t pos = 0; pos < n_prompt; ++pos) {
-    if (absl::Status s = model.Forward(prompt[pos], pos, cache, logits); !s.ok()) return s;
+    const bool last = pos + 1 == n_prompt;  // only the last prompt token needs logits
+    if (absl::Status s = model.Forward(prompt[pos], pos, cache,
+                                       last ? std::span<float>(logits) : std::span<float>());
+        !s.ok()) {
+      return s;
+    }
   }
   int32_t pos = n_prompt;
   while (true) {

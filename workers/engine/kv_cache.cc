@@ -1,28 +1,50 @@
 #include "workers/engine/kv_cache.h"
 
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"  // absl::StrCat
+
 namespace accllm {
 
 KvCache::KvCache(const ModelConfig& config, int32_t capacity)
-    : kv_dim_(config.kv_dim()),
+    : config_(config),
+      rope_(config.head_dim(), config.rope_theta),
       capacity_(capacity),
       keys_(static_cast<size_t>(config.n_layers) * capacity * config.kv_dim()),
       values_(keys_.size()) {}
 
-size_t KvCache::Offset(int32_t layer, int32_t pos) const {
-  return (static_cast<size_t>(layer) * capacity_ + pos) * kv_dim_;
+size_t KvCache::Offset(int32_t layer, int64_t pos) const {
+  return (static_cast<size_t>(layer) * capacity_ + pos) * config_.kv_dim();
 }
 
-std::span<float> KvCache::Key(int32_t layer, int32_t pos) {
-  return {keys_.data() + Offset(layer, pos), static_cast<size_t>(kv_dim_)};
+absl::Status KvCache::CheckWritable(int64_t pos) const {
+  if (pos < 0 || pos >= capacity_) {
+    return absl::OutOfRangeError(
+        absl::StrCat("position ", pos, " is outside the KV cache [0, ", capacity_, ")"));
+  }
+  return absl::OkStatus();
 }
-std::span<float> KvCache::Value(int32_t layer, int32_t pos) {
-  return {values_.data() + Offset(layer, pos), static_cast<size_t>(kv_dim_)};
+
+void KvCache::Store(int32_t layer, int64_t pos, std::span<const float> k,
+                    std::span<const float> v) {
+  float* kd = keys_.data() + Offset(layer, pos);
+  std::copy(k.begin(), k.end(), kd);
+  rope_.ApplyAll({kd, k.size()}, pos);
+  std::copy(v.begin(), v.end(), values_.data() + Offset(layer, pos));
 }
-std::span<const float> KvCache::Key(int32_t layer, int32_t pos) const {
-  return {keys_.data() + Offset(layer, pos), static_cast<size_t>(kv_dim_)};
+
+void KvCache::Attend(int32_t layer, int64_t pos, std::span<const float> q,
+                     std::span<float> out) const {
+  AttendOver(
+      config_, q, pos + 1, [&](int64_t t) { return keys_.data() + Offset(layer, t); },
+      [&](int64_t t) { return values_.data() + Offset(layer, t); }, scores_, out);
 }
-std::span<const float> KvCache::Value(int32_t layer, int32_t pos) const {
-  return {values_.data() + Offset(layer, pos), static_cast<size_t>(kv_dim_)};
+
+std::span<const float> KvCache::Key(int32_t layer, int64_t pos) const {
+  return {keys_.data() + Offset(layer, pos), static_cast<size_t>(config_.kv_dim())};
+}
+std::span<const float> KvCache::Value(int32_t layer, int64_t pos) const {
+  return {values_.data() + Offset(layer, pos), static_cast<size_t>(config_.kv_dim())};
 }
 
 }  // namespace accllm

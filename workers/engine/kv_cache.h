@@ -1,4 +1,5 @@
-// The float32 reference engine's KV cache: dense, one sequence.
+// The float32 reference engine's dense KV cache for one sequence: every
+// position is kept and attended (full causal attention).
 #ifndef ACCLLM_WORKERS_ENGINE_KV_CACHE_H_
 #define ACCLLM_WORKERS_ENGINE_KV_CACHE_H_
 
@@ -6,29 +7,38 @@
 #include <span>
 #include <vector>
 
-#include "model/config.h"  // ModelConfig
+#include "model/config.h"                // ModelConfig
+#include "workers/engine/rope.h"         // Rope
+#include "workers/engine/sequence_kv.h"  // SequenceKv
 
 namespace accllm {
 
-class KvCache {
+class KvCache : public SequenceKv {
  public:
   // Room for `capacity` positions of every layer.
   KvCache(const ModelConfig& config, int32_t capacity);
 
   int32_t capacity() const { return capacity_; }
+
+  absl::Status CheckWritable(int64_t pos) const override;
+  void Store(int32_t layer, int64_t pos, std::span<const float> k,
+             std::span<const float> v) override;
+  void Attend(int32_t layer, int64_t pos, std::span<const float> q,
+              std::span<float> out) const override;
+
   // [kv_heads * head_dim] of one position; keys are stored after RoPE.
-  std::span<float> Key(int32_t layer, int32_t pos);
-  std::span<float> Value(int32_t layer, int32_t pos);
-  std::span<const float> Key(int32_t layer, int32_t pos) const;
-  std::span<const float> Value(int32_t layer, int32_t pos) const;
+  std::span<const float> Key(int32_t layer, int64_t pos) const;
+  std::span<const float> Value(int32_t layer, int64_t pos) const;
 
  private:
-  size_t Offset(int32_t layer, int32_t pos) const;
+  size_t Offset(int32_t layer, int64_t pos) const;
 
-  int32_t kv_dim_;
+  ModelConfig config_;
+  Rope rope_;
   int32_t capacity_;
   std::vector<float> keys_;    // [layers, capacity, kv_dim]
   std::vector<float> values_;  // [layers, capacity, kv_dim]
+  mutable std::vector<float> scores_;  // scratch
 };
 
 }  // namespace accllm

@@ -16,28 +16,6 @@ void RmsNorm(std::span<const float> x, std::span<const float> weight, float eps,
   for (size_t i = 0; i < x.size(); ++i) out[i] = weight[i] * (scale * x[i]);
 }
 
-void ApplyRope(std::span<float> head, int64_t pos, std::span<const double> inv_freq) {
-  const size_t half = head.size() / 2;
-  for (size_t j = 0; j < half; ++j) {
-    const double angle = static_cast<double>(pos) * inv_freq[j];
-    const float c = static_cast<float>(std::cos(angle));
-    const float s = static_cast<float>(std::sin(angle));
-    const float a = head[j], b = head[j + half];
-    head[j] = a * c - b * s;
-    head[j + half] = a * s + b * c;
-  }
-}
-
-void Softmax(std::span<float> x) {
-  const float max = *std::max_element(x.begin(), x.end());
-  float sum = 0.0f;
-  for (float& v : x) {
-    v = std::exp(v - max);
-    sum += v;
-  }
-  for (float& v : x) v /= sum;
-}
-
 absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const ModelDir& dir) {
   auto model = std::unique_ptr<LlamaModel>(new LlamaModel());
   model->config_ = dir.config;
@@ -84,32 +62,25 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const ModelDir& dir
     ACCLLM_ASSIGN(model->head_, matrix(kLmHeadName));
   }
 #undef ACCLLM_ASSIGN
-  const int half = c.head_dim() / 2;
-  model->inv_freq_.resize(half);
-  for (int j = 0; j < half; ++j) {
-    model->inv_freq_[j] = std::pow(c.rope_theta, -2.0 * j / c.head_dim());
-  }
+  model->rope_ = Rope(c.head_dim(), c.rope_theta);
   return model;
 }
 
-absl::Status LlamaModel::Forward(int32_t token, int32_t pos, KvCache& cache,
+absl::Status LlamaModel::Forward(int32_t token, int64_t pos, SequenceKv& kv,
                                  std::span<float> logits) const {
   const ModelConfig& c = config_;
   if (token < 0 || token >= c.vocab_size) {
     return absl::InvalidArgumentError(
         absl::StrCat("token id ", token, " is outside the vocabulary [0, ", c.vocab_size, ")"));
   }
-  if (pos < 0 || pos >= cache.capacity()) {
-    return absl::OutOfRangeError(
-        absl::StrCat("position ", pos, " is outside the KV cache [0, ", cache.capacity(), ")"));
-  }
-  if (static_cast<int64_t>(logits.size()) != c.vocab_size) {
+  if (absl::Status s = kv.CheckWritable(pos); !s.ok()) return s;
+  if (!logits.empty() && static_cast<int64_t>(logits.size()) != c.vocab_size) {
     return absl::InvalidArgumentError(
         absl::StrCat("logits hold ", logits.size(), " floats, the vocabulary has ", c.vocab_size));
   }
-  const int dim = c.dim, hd = c.head_dim();
-  const int group = c.n_heads / c.n_kv_heads;  // query heads per KV head
-  std::vector<float> x(dim), xb(dim), q(dim), att(pos + 1), attn_out(dim), proj(dim);
+  const int dim = c.dim;
+  std::vector<float> x(dim), xb(dim), q(dim), attn_out(dim), proj(dim);
+  std::vector<float> k(c.kv_dim()), v(c.kv_dim());
   std::vector<float> gate(c.hidden_dim), up(c.hidden_dim);
   embedding_.Row(token, x);
 
@@ -117,30 +88,11 @@ absl::Status LlamaModel::Forward(int32_t token, int32_t pos, KvCache& cache,
     const Layer& layer = layers_[l];
     RmsNorm(x, layer.attn_norm, static_cast<float>(c.norm_eps), xb);
     layer.wq.MatVec(xb, q);
-    std::span<float> k = cache.Key(l, pos), v = cache.Value(l, pos);
     layer.wk.MatVec(xb, k);
     layer.wv.MatVec(xb, v);
-    for (int h = 0; h < c.n_heads; ++h) ApplyRope(std::span(q).subspan(h * hd, hd), pos, inv_freq_);
-    for (int h = 0; h < c.n_kv_heads; ++h) ApplyRope(k.subspan(h * hd, hd), pos, inv_freq_);
-
-    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-    for (int h = 0; h < c.n_heads; ++h) {
-      const float* qh = q.data() + h * hd;
-      const int kv_head = h / group;
-      for (int t = 0; t <= pos; ++t) {
-        const float* kt = cache.Key(l, t).data() + kv_head * hd;
-        float dot = 0.0f;
-        for (int i = 0; i < hd; ++i) dot += qh[i] * kt[i];
-        att[t] = dot * scale;
-      }
-      Softmax(std::span(att).first(pos + 1));
-      float* out = attn_out.data() + h * hd;
-      std::fill(out, out + hd, 0.0f);
-      for (int t = 0; t <= pos; ++t) {
-        const float* vt = cache.Value(l, t).data() + kv_head * hd;
-        for (int i = 0; i < hd; ++i) out[i] += att[t] * vt[i];
-      }
-    }
+    rope_.ApplyAll(q, pos);
+    kv.Store(l, pos, k, v);  // the store rotates k where its attention variant wants it
+    kv.Attend(l, pos, q, attn_out);
     layer.wo.MatVec(attn_out, proj);
     for (int i = 0; i < dim; ++i) x[i] += proj[i];
 
@@ -154,6 +106,7 @@ absl::Status LlamaModel::Forward(int32_t token, int32_t pos, KvCache& cache,
     layer.down.MatVec(gate, proj);
     for (int i = 0; i < dim; ++i) x[i] += proj[i];
   }
+  if (logits.empty()) return absl::OkStatus();
   RmsNorm(x, final_norm_, static_cast<float>(c.norm_eps), xb);
   head_.MatVec(xb, logits);
   return absl::OkStatus();

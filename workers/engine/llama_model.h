@@ -13,7 +13,8 @@
 #include "absl/status/status.h"              // absl::Status
 #include "absl/status/statusor.h"            // absl::StatusOr
 #include "model/model_dir.h"                 // ModelDir
-#include "workers/engine/kv_cache.h"         // KvCache
+#include "workers/engine/rope.h"             // Rope
+#include "workers/engine/sequence_kv.h"      // SequenceKv
 #include "workers/engine/weight_matrix.h"    // WeightMatrix
 
 namespace accllm {
@@ -25,9 +26,10 @@ class LlamaModel {
 
   const ModelConfig& config() const { return config_; }
 
-  // Runs `token` at position `pos` (the cache holds positions [0, pos)), stores
-  // its K/V at `pos` and writes the vocab_size logits of the next token.
-  absl::Status Forward(int32_t token, int32_t pos, KvCache& cache, std::span<float> logits) const;
+  // Runs `token` at position `pos` (the cache holds what the sequence attends
+  // to before `pos`), stores its K/V at `pos` and writes the vocab_size logits of
+  // the next token. Empty `logits` skips the head (prefill tokens but the last).
+  absl::Status Forward(int32_t token, int64_t pos, SequenceKv& kv, std::span<float> logits) const;
 
  private:
   struct Layer {
@@ -42,16 +44,12 @@ class LlamaModel {
   std::vector<Layer> layers_;
   std::vector<float> final_norm_;  // [dim]
   WeightMatrix head_;              // [vocab, dim]; the embedding when tied
-  std::vector<double> inv_freq_;   // [head_dim / 2] RoPE frequencies
+  Rope rope_;
 };
 
 // RMSNorm: out = x / sqrt(mean(x²) + eps) * weight.
 void RmsNorm(std::span<const float> x, std::span<const float> weight, float eps,
              std::span<float> out);
-// Rotates one head vector in place, Hugging Face's half-split convention: pair j
-// is (v[j], v[j + head_dim/2]); the angle pos·inv_freq[j] is computed in double.
-void ApplyRope(std::span<float> head, int64_t pos, std::span<const double> inv_freq);
-void Softmax(std::span<float> x);
 
 }  // namespace accllm
 

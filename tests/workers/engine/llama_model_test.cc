@@ -14,6 +14,7 @@
 #include "tests/support/test_env.h"
 #include "tests/workers/engine/naive_llama2c.h"
 #include "workers/engine/generate.h"
+#include "workers/engine/kv_cache.h"
 #include "workers/engine/sampler.h"
 
 namespace accllm {

@@ -1,0 +1,31 @@
+// Rotary position embedding, Hugging Face's half-split convention: pair j of a
+// head is (v[j], v[j + head_dim/2]). Angles are computed in double precision so
+// positions in the millions stay exact.
+#ifndef ACCLLM_WORKERS_ENGINE_ROPE_H_
+#define ACCLLM_WORKERS_ENGINE_ROPE_H_
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace accllm {
+
+class Rope {
+ public:
+  Rope() = default;
+  Rope(int32_t head_dim, double theta);
+
+  int32_t head_dim() const { return head_dim_; }
+  // Rotates one head vector [head_dim] in place to position `pos`.
+  void Apply(std::span<float> head, int64_t pos) const;
+  // Rotates every head of `heads` [n * head_dim] in place.
+  void ApplyAll(std::span<float> heads, int64_t pos) const;
+
+ private:
+  int32_t head_dim_ = 0;
+  std::vector<double> inv_freq_;  // [head_dim / 2]: theta^(-2j / head_dim)
+};
+
+}  // namespace accllm
+
+#endif  // ACCLLM_WORKERS_ENGINE_ROPE_H_
