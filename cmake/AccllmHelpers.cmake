@@ -9,8 +9,8 @@ function(accllm_library name)
 endfunction()
 
 # accllm_test(NAME SOURCES ... DEPS ... [LABELS ...]): one GoogleTest binary,
-# each TEST registered with CTest. Tests find ../shared through
-# ACCLLM_SHARED_DIR (set here so the build tree never guesses).
+# each TEST registered with CTest. Tests find ../shared and build/bin through
+# paths compiled into accllm_test_support (environment variables override them).
 function(accllm_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
   if(NOT ARG_SOURCES)
@@ -23,6 +23,5 @@ function(accllm_test name)
   endif()
   gtest_discover_tests(${name}
     DISCOVERY_MODE PRE_TEST
-    PROPERTIES LABELS "${ARG_LABELS}"
-               ENVIRONMENT "ACCLLM_SHARED_DIR=${ACCLLM_SHARED_DIR};ACCLLM_BIN_DIR=${CMAKE_BINARY_DIR}/bin")
+    PROPERTIES LABELS "${ARG_LABELS}")
 endfunction()

@@ -21,3 +21,14 @@ ABSL_FLAG(float, temperature, 1.0f, "sampling temperature; 0 is greedy");
 ABSL_FLAG(float, top_p, 1.0f, "nucleus sampling mass in (0, 1]");
 ABSL_FLAG(int32_t, top_k, 0, "sample among the k most likely tokens (0: all)");
 ABSL_FLAG(bool, ids, false, "print generated token ids on one line instead of text");
+
+ABSL_FLAG(std::string, reference, "", "reference (float) model directory to compare against");
+ABSL_FLAG(int32_t, streams, 8, "number of token streams sampled from the reference");
+ABSL_FLAG(int32_t, length, 256, "tokens per sampled stream (within the reference's context)");
+ABSL_FLAG(std::string, attention, "dense",
+          "the model's attention: dense, window:W or lambda:S,W (the reference is dense)");
+ABSL_FLAG(int64_t, stream_length, 0,
+          "instead of --streams: one stream of this many tokens, concatenating samples");
+ABSL_FLAG(std::string, stream_file, "", "instead of sampling: a file of whitespace-separated ids");
+ABSL_FLAG(int32_t, page_size, 16, "KV page size in tokens (paged attention)");
+ABSL_FLAG(bool, json, false, "print one JSON object");

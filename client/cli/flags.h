@@ -27,5 +27,14 @@ ABSL_DECLARE_FLAG(float, temperature);
 ABSL_DECLARE_FLAG(float, top_p);
 ABSL_DECLARE_FLAG(int32_t, top_k);
 ABSL_DECLARE_FLAG(bool, ids);
+// eval
+ABSL_DECLARE_FLAG(std::string, reference);
+ABSL_DECLARE_FLAG(int32_t, streams);
+ABSL_DECLARE_FLAG(int32_t, length);
+ABSL_DECLARE_FLAG(std::string, attention);
+ABSL_DECLARE_FLAG(int64_t, stream_length);
+ABSL_DECLARE_FLAG(std::string, stream_file);
+ABSL_DECLARE_FLAG(int32_t, page_size);
+ABSL_DECLARE_FLAG(bool, json);
 
 #endif  // ACCLLM_CLIENT_CLI_FLAGS_H_

@@ -11,6 +11,7 @@
 #include "client/cli/command.h"           // RunRun
 #include "client/cli/flags.h"             // FLAGS_*
 #include "model/model_dir.h"              // OpenModelDir
+#include "model/tokenizer/utf8_stream.h"  // Utf8Stream
 #include "spdlog/spdlog.h"                // spdlog::info
 #include "workers/engine/generate.h"      // Generate
 #include "workers/engine/llama_model.h"   // LlamaModel
@@ -62,6 +63,7 @@ absl::Status RunRun(const std::vector<std::string>& args) {
 
   const auto t_start = std::chrono::steady_clock::now();
   int32_t prev = prompt.back();
+  Utf8Stream utf8;
   absl::Status decode_status;
   auto on_token = [&](int32_t token) {
     if (!print_ids) {
@@ -70,7 +72,7 @@ absl::Status RunRun(const std::vector<std::string>& args) {
         decode_status = piece.status();
         return false;
       }
-      std::cout << *piece << std::flush;
+      std::cout << utf8.Push(*piece) << std::flush;
     }
     prev = token;
     return true;
@@ -82,7 +84,7 @@ absl::Status RunRun(const std::vector<std::string>& args) {
   if (print_ids) {
     std::cout << absl::StrJoin(result->tokens, " ") << "\n";
   } else {
-    std::cout << "\n";
+    std::cout << utf8.Flush() << "\n";
   }
   const double load_s = std::chrono::duration<double>(t_start - t_load).count();
   const double gen_s = std::chrono::duration<double>(t_end - t_start).count();

@@ -93,9 +93,9 @@ absl::StatusOr<std::vector<int32_t>> Llama2cTokenizer::Encode(std::string_view t
   tokens.reserve(text.size() + 2);
   auto push_bytes = [&](std::string_view bytes) -> absl::Status {
     if (!has_byte_fallback_) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "cannot encode byte ", BytePieceName(static_cast<uint8_t>(bytes[0])),
-          ": the vocabulary has no byte pieces at ids 3..258 for byte fallback"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot encode byte ", BytePieceName(static_cast<uint8_t>(bytes[0])),
+                       ": the vocabulary has no byte pieces at ids 3..258 for byte fallback"));
     }
     for (char c : bytes) tokens.push_back(kFirstBytePieceId + static_cast<uint8_t>(c));
     return absl::OkStatus();
@@ -135,8 +135,8 @@ absl::StatusOr<std::vector<int32_t>> Llama2cTokenizer::Encode(std::string_view t
     constexpr size_t kNone = std::numeric_limits<size_t>::max();
     struct Candidate {
       float score;
-      size_t left, right;          // node indices
-      int32_t left_id, right_id;   // the ids the pair had when found (stale if changed)
+      size_t left, right;         // node indices
+      int32_t left_id, right_id;  // the ids the pair had when found (stale if changed)
       int32_t merged_id;
     };
     auto lower_priority = [](const Candidate& a, const Candidate& b) {
@@ -213,19 +213,18 @@ absl::StatusOr<std::unique_ptr<Llama2cTokenizer>> LoadLlama2cTokenizer(const fs:
   }
   const uintmax_t size = fs::file_size(path, ec);
   if (ec) {
-    return absl::DataLossError(absl::StrCat("cannot stat llama2.c tokenizer ", name, ": ",
-                                            ec.message()));
+    return absl::DataLossError(
+        absl::StrCat("cannot stat llama2.c tokenizer ", name, ": ", ec.message()));
   }
   if (size > kMaxFileBytes) {
     return absl::DataLossError(absl::StrCat("llama2.c tokenizer ", name, " is ", size,
-                                            " bytes; no tokenizer is larger than ",
-                                            kMaxFileBytes));
+                                            " bytes; no tokenizer is larger than ", kMaxFileBytes));
   }
   std::ifstream in(path, std::ios::binary);
   std::string data(static_cast<size_t>(size), '\0');
   if (!in.read(data.data(), static_cast<std::streamsize>(data.size()))) {
-    return absl::DataLossError(absl::StrCat("cannot read llama2.c tokenizer ", name, ": ",
-                                            std::strerror(errno)));
+    return absl::DataLossError(
+        absl::StrCat("cannot read llama2.c tokenizer ", name, ": ", std::strerror(errno)));
   }
   if (data.size() < 4) {
     return absl::DataLossError(absl::StrCat("llama2.c tokenizer ", name, " is ", data.size(),
@@ -246,9 +245,8 @@ absl::StatusOr<std::unique_ptr<Llama2cTokenizer>> LoadLlama2cTokenizer(const fs:
     const size_t left = data.size() - offset;
     if (left < kRecordHeaderBytes) {
       return absl::DataLossError(absl::StrCat(
-          "llama2.c tokenizer ", name, ": record ", record, " at byte ", offset,
-          " is truncated (", left, " trailing bytes; a record header needs ",
-          kRecordHeaderBytes, ")"));
+          "llama2.c tokenizer ", name, ": record ", record, " at byte ", offset, " is truncated (",
+          left, " trailing bytes; a record header needs ", kRecordHeaderBytes, ")"));
     }
     const float score = std::bit_cast<float>(ReadU32(data.data() + offset));
     const int32_t len = static_cast<int32_t>(ReadU32(data.data() + offset + 4));
@@ -273,8 +271,8 @@ absl::StatusOr<std::unique_ptr<Llama2cTokenizer>> LoadLlama2cTokenizer(const fs:
   absl::StatusOr<std::unique_ptr<Llama2cTokenizer>> tokenizer =
       Llama2cTokenizer::Create(std::move(pieces), std::move(scores));
   if (!tokenizer.ok()) {
-    return absl::DataLossError(absl::StrCat("llama2.c tokenizer ", name, ": ",
-                                            tokenizer.status().message()));
+    return absl::DataLossError(
+        absl::StrCat("llama2.c tokenizer ", name, ": ", tokenizer.status().message()));
   }
   return tokenizer;
 }

@@ -70,7 +70,7 @@ class Llama2cTokenizer final : public Tokenizer {
   std::vector<int16_t> byte_value_;  // [vocab_size] 0..255 for "<0xAB>" pieces, else -1
   std::unordered_map<std::string, int32_t> ids_;
   int32_t max_token_length_ = 0;
-  bool has_byte_fallback_ = false;   // ids 3..258 are <0x00>..<0xFF>
+  bool has_byte_fallback_ = false;  // ids 3..258 are <0x00>..<0xFF>
 };
 
 // Reads a tokenizer.bin. NotFound when it does not exist; DataLoss naming the

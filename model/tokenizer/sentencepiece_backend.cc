@@ -24,16 +24,23 @@ SentencePieceBackend::SentencePieceBackend()
 SentencePieceBackend::~SentencePieceBackend() = default;
 
 bool SentencePieceBackend::Load(const std::string& path, std::string* error) {
-  return Check(processor_->Load(path), error) && AfterLoad(error);
+  loaded_ = false;
+  return AfterLoad(Check(processor_->Load(path), error), error);
 }
 
 bool SentencePieceBackend::LoadFromSerializedProto(std::string_view bytes, std::string* error) {
-  return Check(processor_->LoadFromSerializedProto(bytes), error) && AfterLoad(error);
+  loaded_ = false;
+  return AfterLoad(Check(processor_->LoadFromSerializedProto(bytes), error), error);
 }
 
-bool SentencePieceBackend::AfterLoad(std::string* error) {
-  if (processor_->GetPieceSize() <= 0) {
+bool SentencePieceBackend::AfterLoad(bool ok, std::string* error) {
+  if (ok && processor_->GetPieceSize() <= 0) {
     if (error != nullptr) *error = "the model has no pieces";
+    ok = false;
+  }
+  if (!ok) {
+    // Start over from a clean processor rather than trust a half-loaded one.
+    processor_ = std::make_unique<sentencepiece::SentencePieceProcessor>();
     return false;
   }
   // The model proto's normalizer spec is not reachable without protobuf headers
@@ -42,22 +49,32 @@ bool SentencePieceBackend::AfterLoad(std::string* error) {
   if (!Check(processor_->Encode("a", &pieces), error)) return false;
   adds_dummy_prefix_ =
       !pieces.empty() && (pieces[0].starts_with(kSpaceSymbol) || pieces[0] == "<0xE2>");
+  loaded_ = true;
+  return true;
+}
+
+bool SentencePieceBackend::NotLoaded(std::string* error) const {
+  if (loaded_) return false;
+  if (error != nullptr) *error = "no SentencePiece model is loaded";
   return true;
 }
 
 bool SentencePieceBackend::Encode(std::string_view text, std::vector<int>* ids,
                                   std::string* error) const {
   ids->clear();
+  if (NotLoaded(error)) return false;
   return Check(processor_->Encode(text, ids), error);
 }
 
 bool SentencePieceBackend::Decode(const std::vector<int>& ids, std::string* text,
                                   std::string* error) const {
   text->clear();
+  if (NotLoaded(error)) return false;
   return Check(processor_->Decode(ids, text), error);
 }
 
-int SentencePieceBackend::piece_size() const { return processor_->GetPieceSize(); }
+// Asking an unloaded processor logs an error line, so answer for it.
+int SentencePieceBackend::piece_size() const { return loaded_ ? processor_->GetPieceSize() : 0; }
 
 const std::string& SentencePieceBackend::IdToPiece(int id) const {
   return processor_->IdToPiece(id);
@@ -73,9 +90,9 @@ SentencePieceBackend::PieceKind SentencePieceBackend::GetPieceKind(int id) const
   return PieceKind::kNormal;
 }
 
-int SentencePieceBackend::unk_id() const { return processor_->unk_id(); }
-int SentencePieceBackend::bos_id() const { return processor_->bos_id(); }
-int SentencePieceBackend::eos_id() const { return processor_->eos_id(); }
-int SentencePieceBackend::pad_id() const { return processor_->pad_id(); }
+int SentencePieceBackend::unk_id() const { return loaded_ ? processor_->unk_id() : -1; }
+int SentencePieceBackend::bos_id() const { return loaded_ ? processor_->bos_id() : -1; }
+int SentencePieceBackend::eos_id() const { return loaded_ ? processor_->eos_id() : -1; }
+int SentencePieceBackend::pad_id() const { return loaded_ ? processor_->pad_id() : -1; }
 
 }  // namespace accllm

@@ -39,6 +39,7 @@ class SentencePieceBackend {
   bool Decode(const std::vector<int>& ids, std::string* text, std::string* error) const;
 
   // Piece table. Ids must be in [0, piece_size()); 0 pieces before a successful Load.
+  // Encode/Decode fail and the ids below are -1 until then.
   int piece_size() const;
   const std::string& IdToPiece(int id) const;
   float GetScore(int id) const;
@@ -55,9 +56,13 @@ class SentencePieceBackend {
   bool adds_dummy_prefix() const { return adds_dummy_prefix_; }
 
  private:
-  bool AfterLoad(std::string* error);
+  // Finishes Load* given SentencePiece's verdict `ok`; resets the processor on failure.
+  bool AfterLoad(bool ok, std::string* error);
+  // True (with *error set) before a successful Load.
+  bool NotLoaded(std::string* error) const;
 
   std::unique_ptr<sentencepiece::SentencePieceProcessor> processor_;
+  bool loaded_ = false;
   bool adds_dummy_prefix_ = false;
 };
 

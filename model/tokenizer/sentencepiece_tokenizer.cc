@@ -1,14 +1,17 @@
 #include "model/tokenizer/sentencepiece_tokenizer.h"
 
+#include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
 
-#include "absl/status/status.h"                 // absl::DataLossError, absl::NotFoundError
-#include "absl/strings/str_cat.h"               // absl::StrCat
-#include "model/tokenizer/byte_piece.h"         // accllm::ParseBytePiece
+#include "absl/status/status.h"                     // absl::DataLossError, absl::NotFoundError
+#include "absl/strings/str_cat.h"                   // absl::StrCat
+#include "model/tokenizer/byte_piece.h"             // accllm::ParseBytePiece
 #include "model/tokenizer/sentencepiece_backend.h"  // accllm::SentencePieceBackend
 
 namespace accllm {
@@ -68,8 +71,7 @@ class SentencePieceTokenizer final : public Tokenizer {
   int32_t bos_id() const override { return backend_->bos_id(); }
   int32_t eos_id() const override { return backend_->eos_id(); }
 
-  absl::StatusOr<std::vector<int32_t>> Encode(std::string_view text,
-                                              bool add_bos) const override {
+  absl::StatusOr<std::vector<int32_t>> Encode(std::string_view text, bool add_bos) const override {
     std::vector<int32_t> ids;
     if (add_bos) {
       if (bos_id() < 0) return absl::FailedPreconditionError("the SentencePiece model has no BOS");
@@ -78,7 +80,8 @@ class SentencePieceTokenizer final : public Tokenizer {
     std::vector<int> encoded;
     std::string error;
     if (!backend_->Encode(text, &encoded, &error)) {
-      return absl::InvalidArgumentError(absl::StrCat("SentencePiece cannot encode the text: ", error));
+      return absl::InvalidArgumentError(
+          absl::StrCat("SentencePiece cannot encode the text: ", error));
     }
     ids.insert(ids.end(), encoded.begin(), encoded.end());
     return ids;

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "absl/status/statusor.h"  // absl::StatusOr
+#include "absl/status/statusor.h"       // absl::StatusOr
 #include "model/tokenizer/tokenizer.h"  // accllm::Tokenizer
 
 namespace accllm {

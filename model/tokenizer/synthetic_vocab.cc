@@ -1,7 +1,10 @@
 #include "model/tokenizer/synthetic_vocab.h"
 
+#include <cstdint>
+#include <string>
 #include <string_view>
 #include <unordered_set>
+#include <utility>
 
 #include "absl/status/status.h"          // absl::InvalidArgumentError
 #include "absl/strings/str_cat.h"        // absl::StrCat
@@ -14,28 +17,35 @@ namespace {
 // leading space. ASCII letters and apostrophes only: a piece never contains an
 // inner space, so merges never cross word boundaries.
 constexpr std::string_view kWords[] = {
-    "the", "and", "to", "a", "of", "in", "was", "he", "she", "it", "that", "is", "for", "on",
-    "with", "they", "her", "his", "you", "at", "be", "this", "had", "not", "but", "have", "from",
-    "by", "are", "or", "we", "one", "all", "there", "were", "an", "so", "said", "what", "up",
-    "out", "if", "about", "who", "get", "which", "go", "me", "when", "make", "can", "like",
-    "time", "no", "just", "him", "know", "take", "people", "into", "year", "your", "good",
-    "some", "could", "them", "see", "other", "than", "then", "now", "look", "only", "come",
-    "its", "over", "think", "also", "back", "after", "use", "two", "how", "our", "work",
-    "first", "well", "way", "even", "new", "want", "because", "any", "these", "give", "day",
-    "most", "us", "very", "once", "upon", "little", "big", "happy", "sad", "play", "played",
-    "friend", "friends", "mom", "dad", "girl", "boy", "named", "dog", "cat", "bird", "tree",
-    "ball", "toy", "park", "sun", "sky", "went", "saw", "wanted", "help", "helped", "home",
-    "house", "fun", "together", "smiled", "laughed", "found", "asked", "felt", "nice", "red",
-    "blue", "green", "water", "food", "eat", "ran", "run", "jump", "fly", "small", "tiny",
-    "kind", "love", "loved", "thank", "sorry", "yes", "did", "do", "does", "has", "am", "will",
-    "would", "should", "more", "many", "much", "every", "where", "why", "here", "down", "off",
-    "again", "too", "old", "long", "little", "story", "world", "hand", "head", "eyes", "door",
-    "car", "book", "school", "garden", "flower", "flowers", "rain", "box", "cake", "bed",
-    "night", "morning", "Once", "The", "He", "She", "They", "It", "One", "Lily", "Tim", "Ben",
-    "Sue", "Tom", "Anna", "Max", "Mia", "I", "We", "You", "But", "Then", "So", "When",
-    "ing", "ed", "er", "ly", "es", "s", "tion", "ment", "ness", "able", "ful", "less", "est",
-    "re", "un", "in", "th", "ch", "sh", "wh", "ou", "ea", "ee", "oo", "ai", "ay", "ow", "ll",
-    "ss", "'s", "n't", "'ll", "'re", "'ve", "'m", "'d",
+    "the",     "and",     "to",     "a",     "of",     "in",       "was",     "he",      "she",
+    "it",      "that",    "is",     "for",   "on",     "with",     "they",    "her",     "his",
+    "you",     "at",      "be",     "this",  "had",    "not",      "but",     "have",    "from",
+    "by",      "are",     "or",     "we",    "one",    "all",      "there",   "were",    "an",
+    "so",      "said",    "what",   "up",    "out",    "if",       "about",   "who",     "get",
+    "which",   "go",      "me",     "when",  "make",   "can",      "like",    "time",    "no",
+    "just",    "him",     "know",   "take",  "people", "into",     "year",    "your",    "good",
+    "some",    "could",   "them",   "see",   "other",  "than",     "then",    "now",     "look",
+    "only",    "come",    "its",    "over",  "think",  "also",     "back",    "after",   "use",
+    "two",     "how",     "our",    "work",  "first",  "well",     "way",     "even",    "new",
+    "want",    "because", "any",    "these", "give",   "day",      "most",    "us",      "very",
+    "once",    "upon",    "little", "big",   "happy",  "sad",      "play",    "played",  "friend",
+    "friends", "mom",     "dad",    "girl",  "boy",    "named",    "dog",     "cat",     "bird",
+    "tree",    "ball",    "toy",    "park",  "sun",    "sky",      "went",    "saw",     "wanted",
+    "help",    "helped",  "home",   "house", "fun",    "together", "smiled",  "laughed", "found",
+    "asked",   "felt",    "nice",   "red",   "blue",   "green",    "water",   "food",    "eat",
+    "ran",     "run",     "jump",   "fly",   "small",  "tiny",     "kind",    "love",    "loved",
+    "thank",   "sorry",   "yes",    "did",   "do",     "does",     "has",     "am",      "will",
+    "would",   "should",  "more",   "many",  "much",   "every",    "where",   "why",     "here",
+    "down",    "off",     "again",  "too",   "old",    "long",     "little",  "story",   "world",
+    "hand",    "head",    "eyes",   "door",  "car",    "book",     "school",  "garden",  "flower",
+    "flowers", "rain",    "box",    "cake",  "bed",    "night",    "morning", "Once",    "The",
+    "He",      "She",     "They",   "It",    "One",    "Lily",     "Tim",     "Ben",     "Sue",
+    "Tom",     "Anna",    "Max",    "Mia",   "I",      "We",       "You",     "But",     "Then",
+    "So",      "When",    "ing",    "ed",    "er",     "ly",       "es",      "s",       "tion",
+    "ment",    "ness",    "able",   "ful",   "less",   "est",      "re",      "un",      "in",
+    "th",      "ch",      "sh",     "wh",    "ou",     "ea",       "ee",      "oo",      "ai",
+    "ay",      "ow",      "ll",     "ss",    "'s",     "n't",      "'ll",     "'re",     "'ve",
+    "'m",      "'d",
 };
 constexpr std::string_view kSuffixes[] = {"s", "ed", "ing", "er", "ly"};
 
@@ -78,10 +88,9 @@ class VocabBuilder {
 
 absl::StatusOr<Vocab> BuildSyntheticVocab(int32_t vocab_size) {
   if (vocab_size < kMinSyntheticVocabSize || vocab_size > kMaxSyntheticVocabSize) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("synthetic vocabulary size ", vocab_size, " is outside [",
-                     kMinSyntheticVocabSize, ", ", kMaxSyntheticVocabSize,
-                     "] (<unk>, <s>, </s> and 256 byte pieces come first)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "synthetic vocabulary size ", vocab_size, " is outside [", kMinSyntheticVocabSize, ", ",
+        kMaxSyntheticVocabSize, "] (<unk>, <s>, </s> and 256 byte pieces come first)"));
   }
   VocabBuilder b(vocab_size);
   b.Add("<unk>", 0.0f);

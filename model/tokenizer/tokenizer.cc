@@ -2,9 +2,9 @@
 
 #include <system_error>
 
-#include "absl/status/status.h"                        // absl::NotFoundError
-#include "absl/strings/str_cat.h"                      // absl::StrCat
-#include "model/tokenizer/llama2c_tokenizer.h"         // accllm::LoadLlama2cTokenizer
+#include "absl/status/status.h"                       // absl::NotFoundError
+#include "absl/strings/str_cat.h"                     // absl::StrCat
+#include "model/tokenizer/llama2c_tokenizer.h"        // accllm::LoadLlama2cTokenizer
 #include "model/tokenizer/sentencepiece_tokenizer.h"  // accllm::LoadSentencePieceTokenizer
 
 namespace accllm {

@@ -63,6 +63,8 @@ struct BadConfig {
   const char* message;
 };
 
+void PrintTo(const BadConfig& c, std::ostream* os) { *os << c.name; }
+
 class BadConfigTest : public ::testing::TestWithParam<BadConfig> {};
 
 TEST_P(BadConfigTest, GivesAnErrorNamingTheField) {

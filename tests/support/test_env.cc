@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 
 std::optional<fs::path> Stories260KDir() {
   const char* env = std::getenv("ACCLLM_SHARED_DIR");
-  const fs::path shared = env != nullptr ? fs::path(env) : fs::path("../shared");
+  const fs::path shared = env != nullptr ? fs::path(env) : fs::path(ACCLLM_DEFAULT_SHARED_DIR);
   const fs::path dir = shared / "models" / "stories260K";
   if (fs::exists(dir / "stories260K.bin")) return dir;
   return std::nullopt;
@@ -23,7 +23,7 @@ std::optional<fs::path> Stories260KDir() {
 
 fs::path BinDir() {
   const char* env = std::getenv("ACCLLM_BIN_DIR");
-  return env != nullptr ? fs::path(env) : fs::path("build/bin");
+  return env != nullptr ? fs::path(env) : fs::path(ACCLLM_DEFAULT_BIN_DIR);
 }
 
 TempDir::TempDir() {

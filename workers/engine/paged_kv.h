@@ -10,6 +10,7 @@
 #include <span>
 #include <vector>
 
+#include "absl/status/statusor.h"             // absl::StatusOr
 #include "model/config.h"                     // ModelConfig
 #include "workers/engine/attention_window.h"  // AttentionWindow
 #include "workers/engine/rope.h"              // Rope
@@ -22,6 +23,17 @@ namespace accllm {
 struct PageRef {
   int64_t logical = 0;
   int32_t physical = 0;
+};
+
+// What the engine needs from a page allocator for one growing sequence: the
+// page table that covers a chunk [begin, end) — every position its queries write
+// or read. The scheduler's Λ page table implements it; pages no longer needed
+// are released by the allocator before it answers.
+class SequencePager {
+ public:
+  virtual ~SequencePager() = default;
+  virtual absl::StatusOr<std::vector<PageRef>> PagesForChunk(int64_t begin, int64_t end) = 0;
+  virtual int64_t max_pages_held() const = 0;
 };
 
 // Float32 page storage (the reference path; quantized KV4 pages come later).

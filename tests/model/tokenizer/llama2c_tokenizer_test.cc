@@ -11,9 +11,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "absl/status/status.h"              // absl::StatusCode
-#include "model/tokenizer/byte_piece.h"      // accllm::BytePieceName
-#include "model/tokenizer/synthetic_vocab.h" // accllm::BuildSyntheticVocab
+#include "absl/status/status.h"               // absl::StatusCode
+#include "model/tokenizer/byte_piece.h"       // accllm::BytePieceName
+#include "model/tokenizer/synthetic_vocab.h"  // accllm::BuildSyntheticVocab
 #include "tests/support/test_env.h"  // accllm::testing::TempDir, ReadFileOrDie, WriteFileOrDie
 
 namespace accllm {
@@ -46,7 +46,8 @@ int32_t IdOf(const Vocab& v, const std::string& piece) {
 }
 
 std::unique_ptr<Llama2cTokenizer> MakeOrDie(const Vocab& v) {
-  absl::StatusOr<std::unique_ptr<Llama2cTokenizer>> t = Llama2cTokenizer::Create(v.pieces, v.scores);
+  absl::StatusOr<std::unique_ptr<Llama2cTokenizer>> t =
+      Llama2cTokenizer::Create(v.pieces, v.scores);
   EXPECT_TRUE(t.ok()) << t.status();
   return t.ok() ? std::move(*t) : nullptr;
 }
@@ -96,8 +97,14 @@ std::vector<int32_t> ReferenceEncode(const Vocab& v, const std::string& text) {
 
 TEST(Llama2cTokenizerTest, HandCheckedMerges) {
   // "bc" outscores "ab", so "abc" becomes " a" + "bc", never "ab" + "c".
-  const Vocab v = SmallVocab({{" ", -100}, {"a", -100}, {"b", -100}, {"c", -100},
-                              {"ab", -2}, {"bc", -1}, {" a", -3}, {"abc", -50}});
+  const Vocab v = SmallVocab({{" ", -100},
+                              {"a", -100},
+                              {"b", -100},
+                              {"c", -100},
+                              {"ab", -2},
+                              {"bc", -1},
+                              {" a", -3},
+                              {"abc", -50}});
   std::unique_ptr<Llama2cTokenizer> t = MakeOrDie(v);
   ASSERT_NE(t, nullptr);
   // Steps: [" ","a","b","c"] -> bc(-1) -> [" ","a","bc"] -> " a"(-3) beats "abc"(-50)
@@ -158,7 +165,7 @@ TEST(Llama2cTokenizerTest, DecodeFollowsRunC) {
   };
   EXPECT_EQ(decode(1, hello), "hello");  // after BOS the leading space goes
   EXPECT_EQ(decode(7, hello), " hello");
-  EXPECT_EQ(decode(7, 3 + 'A'), "A");    // <0x41>
+  EXPECT_EQ(decode(7, 3 + 'A'), "A");  // <0x41>
   EXPECT_EQ(decode(7, 3), std::string(1, '\0'));
   EXPECT_EQ(decode(7, 3 + 0xFF), "\xFF");
   EXPECT_EQ(decode(7, 0), "");  // <unk>, BOS and EOS are invisible

@@ -157,7 +157,8 @@ TEST_F(SentencePieceTokenizerTest, EveryPieceDecodesByItsKind) {
         EXPECT_EQ(*text, "") << id;
         break;
       case SentencePieceBackend::PieceKind::kByte:
-        EXPECT_EQ(*text, std::string(1, static_cast<char>(*ParseBytePiece(reference.IdToPiece(id)))));
+        EXPECT_EQ(*text,
+                  std::string(1, static_cast<char>(*ParseBytePiece(reference.IdToPiece(id)))));
         break;
       default:
         EXPECT_THAT(*text, ::testing::Not(HasSubstr("\xE2\x96\x81"))) << "U+2581 in " << id;

@@ -3,6 +3,8 @@
 // sentencepiece_trainer.h pulls in sentencepiece_processor.h, whose
 // `namespace absl { using std::string_view; }` clashes with Abseil: this file
 // must include no Abseil header, directly or through project headers.
+#include "tests/model/tokenizer/sentencepiece_training.h"
+
 #include <gtest/gtest.h>
 #include <sentencepiece_trainer.h>  // sentencepiece::SentencePieceTrainer
 
@@ -11,23 +13,29 @@
 #include <memory>
 
 #include "model/tokenizer/sentencepiece_backend.h"  // accllm::SentencePieceBackend
-#include "tests/model/tokenizer/sentencepiece_training.h"
-#include "tests/support/test_env.h"  // accllm::testing::TempDir
+#include "tests/support/test_env.h"                 // accllm::testing::TempDir
 
 namespace accllm::testing {
 
 std::vector<std::string> GenerateEnglishCorpus(int lines) {
-  static const char* const kSubjects[] = {"The little girl", "A big dog", "Tom", "Lily",
-                                          "The old man",     "My friend", "She", "They",
+  static const char* const kSubjects[] = {"The little girl", "A big dog",  "Tom", "Lily",
+                                          "The old man",     "My friend",  "She", "They",
                                           "The happy cat",   "Our teacher"};
-  static const char* const kVerbs[] = {"saw", "wanted", "found", "played with", "liked",
-                                       "looked at", "helped", "made", "ate", "took"};
-  static const char* const kObjects[] = {"a red ball", "the green tree", "some water",
-                                         "a small box", "the blue sky", "his new toy",
-                                         "a cake", "the flowers", "a book", "the garden"};
-  static const char* const kEndings[] = {".", "!", " in the park.", " at home.",
-                                         " every day.", " after school.", " again.",
-                                         " at the café.", " because it was fun.", "?"};
+  static const char* const kVerbs[] = {"saw",       "wanted", "found", "played with", "liked",
+                                       "looked at", "helped", "made",  "ate",         "took"};
+  static const char* const kObjects[] = {
+      "a red ball",  "the green tree", "some water",  "a small box", "the blue sky",
+      "his new toy", "a cake",         "the flowers", "a book",      "the garden"};
+  static const char* const kEndings[] = {".",
+                                         "!",
+                                         " in the park.",
+                                         " at home.",
+                                         " every day.",
+                                         " after school.",
+                                         " again.",
+                                         " at the café.",
+                                         " because it was fun.",
+                                         "?"};
   uint32_t state = 12345;  // a fixed LCG: the corpus, and so the model, is deterministic
   auto next = [&state](uint32_t n) {
     state = state * 1664525u + 1013904223u;
@@ -62,13 +70,13 @@ bool TrainSentencePieceModel(const std::filesystem::path& model_path, int vocab_
   }
   std::filesystem::path prefix = model_path;
   prefix.replace_extension();
-  const std::string args =
-      "--input=" + corpus_path.string() + " --model_prefix=" + prefix.string() +
-      " --model_type=bpe --vocab_size=" + std::to_string(vocab_size) +
-      " --byte_fallback=true --character_coverage=1.0"
-      " --normalization_rule_name=identity --remove_extra_whitespaces=false"
-      " --split_digits=true --unk_id=0 --bos_id=1 --eos_id=2 --pad_id=-1"
-      " --num_threads=1 --minloglevel=2";
+  const std::string args = "--input=" + corpus_path.string() +
+                           " --model_prefix=" + prefix.string() +
+                           " --model_type=bpe --vocab_size=" + std::to_string(vocab_size) +
+                           " --byte_fallback=true --character_coverage=1.0"
+                           " --normalization_rule_name=identity --remove_extra_whitespaces=false"
+                           " --split_digits=true --unk_id=0 --bos_id=1 --eos_id=2 --pad_id=-1"
+                           " --num_threads=1 --minloglevel=2";
   const sentencepiece::util::Status status = sentencepiece::SentencePieceTrainer::Train(args);
   if (!status.ok()) {
     *error = "SentencePiece training failed: " + status.ToString();
@@ -143,6 +151,11 @@ TEST(SentencePieceTrainingTest, BackendRejectsGarbage) {
   EXPECT_FALSE(backend.LoadFromSerializedProto("this is not a model", &error));
   EXPECT_FALSE(error.empty());
   EXPECT_EQ(backend.piece_size(), 0);
+  EXPECT_EQ(backend.bos_id(), -1);
+  std::vector<int> ids;
+  error.clear();
+  EXPECT_FALSE(backend.Encode("text", &ids, &error));
+  EXPECT_FALSE(error.empty());
 }
 
 }  // namespace

@@ -130,9 +130,9 @@ TEST(SyntheticVocabTest, CommonWordsBecomeSingleTokens) {
   };
   absl::StatusOr<std::vector<int32_t>> ids = (*t)->Encode("Once upon a time the girl played", true);
   ASSERT_TRUE(ids.ok());
-  EXPECT_EQ(*ids, (std::vector<int32_t>{1, id_of(" Once"), id_of(" upon"), id_of(" a"),
-                                        id_of(" time"), id_of(" the"), id_of(" girl"),
-                                        id_of(" played")}));
+  EXPECT_EQ(*ids,
+            (std::vector<int32_t>{1, id_of(" Once"), id_of(" upon"), id_of(" a"), id_of(" time"),
+                                  id_of(" the"), id_of(" girl"), id_of(" played")}));
   // Byte fallback for what is not ASCII: "é" is C3 A9.
   ids = (*t)->Encode("é", false);
   ASSERT_TRUE(ids.ok());

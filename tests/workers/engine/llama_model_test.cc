@@ -129,6 +129,8 @@ struct ShapeCase {
   testing::Llama2cShape shape;
 };
 
+void PrintTo(const ShapeCase& c, std::ostream* os) { *os << c.name; }
+
 class RandomShapeTest : public ::testing::TestWithParam<ShapeCase> {};
 
 TEST_P(RandomShapeTest, LogitsMatchNaiveImplementation) {

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <deque>
 #include <map>
+#include <sstream>
 
 #include "model/llama2c_checkpoint.h"
 #include "model/model_dir.h"
@@ -187,6 +188,10 @@ struct LambdaCase {
   int sinks, window, page, chunk;
 };
 
+void PrintTo(const LambdaCase& c, std::ostream* os) {
+  *os << "S" << c.sinks << "_W" << c.window << "_P" << c.page << "_chunk" << c.chunk;
+}
+
 class LambdaExactTest : public ::testing::TestWithParam<LambdaCase> {};
 
 TEST_P(LambdaExactTest, PagedChunkedEqualsNaiveMaskedReference) {
@@ -209,7 +214,12 @@ INSTANTIATE_TEST_SUITE_P(Cases, LambdaExactTest,
                          ::testing::Values(LambdaCase{4, 32, 8, 1}, LambdaCase{4, 32, 8, 5},
                                            LambdaCase{4, 32, 8, 64}, LambdaCase{1, 16, 4, 3},
                                            LambdaCase{0, 24, 8, 7}, LambdaCase{8, 40, 16, 16},
-                                           LambdaCase{3, 17, 5, 2}));
+                                           LambdaCase{3, 17, 5, 2}),
+                         [](const auto& info) {
+                           std::ostringstream name;
+                           PrintTo(info.param, &name);
+                           return name.str();
+                         });
 
 TEST(LambdaAttentionTest, WindowCoveringEverythingEqualsDense) {
   testing::TempDir tmp;
