@@ -7,13 +7,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <deque>
 #include <map>
 #include <sstream>
 
 #include "model/llama2c_checkpoint.h"
 #include "model/model_dir.h"
 #include "tests/support/llama2c_fixture.h"
+#include "tests/support/ring_pager.h"
 #include "tests/support/test_env.h"
 #include "workers/engine/kv_cache.h"
 #include "workers/engine/llama_model.h"
@@ -79,51 +79,6 @@ class NaiveMaskedKv : public SequenceKv {
   std::vector<std::vector<float>> keys_, values_;
 };
 
-// What the scheduler's Λ page allocator does, minimally: pages on demand from a
-// free list (so physical ids are recycled in a ring), sink pages pinned, a page
-// returned as soon as all its positions fell out of every future query's window.
-class RingPager {
- public:
-  RingPager(int32_t num_pages, int32_t page_size, AttentionWindow w) : p_(page_size), w_(w) {
-    for (int32_t i = 0; i < num_pages; ++i) free_.push_back(i);
-  }
-  // Pages for a chunk [begin, end): everything its queries write or read.
-  std::vector<PageRef> PrepareChunk(int64_t begin, int64_t end) {
-    Release(w_.WindowStart(begin));
-    for (int64_t l = begin / p_; l <= (end - 1) / p_; ++l) {
-      if (!live_.count(l)) {
-        EXPECT_FALSE(free_.empty()) << "pool ran dry";
-        live_[l] = free_.front();
-        free_.pop_front();
-      }
-    }
-    max_live_ = std::max<size_t>(max_live_, live_.size());
-    std::vector<PageRef> table;
-    for (auto [l, phys] : live_) table.push_back({l, phys});
-    return table;
-  }
-  size_t max_live() const { return max_live_; }
-
- private:
-  void Release(int64_t window_start) {
-    for (auto it = live_.begin(); it != live_.end();) {
-      const int64_t last = (it->first + 1) * p_ - 1;
-      const bool sink_page = !w_.dense && it->first * p_ < w_.sinks;
-      if (!sink_page && !w_.dense && last < window_start) {
-        free_.push_back(it->second);
-        it = live_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
-  int32_t p_;
-  AttentionWindow w_;
-  std::deque<int32_t> free_;
-  std::map<int64_t, int32_t> live_;
-  size_t max_live_ = 0;
-};
-
 std::unique_ptr<LlamaModel> LoadRandom(const testing::TempDir& tmp, int seq_len) {
   testing::Llama2cShape shape;
   shape.seq_len = seq_len;
@@ -147,11 +102,11 @@ std::vector<std::vector<float>> RunPaged(const LlamaModel& model, std::span<cons
                                          size_t* max_pages = nullptr) {
   const ModelConfig& c = model.config();
   PagedKvStore store(c, 64, page_size);
-  RingPager pager(64, page_size, w);
+  testing::RingPager pager(64, page_size, w);
   std::vector<std::vector<float>> all;
   for (int64_t begin = 0; begin < static_cast<int64_t>(tokens.size()); begin += chunk) {
     const int64_t end = std::min<int64_t>(begin + chunk, tokens.size());
-    PagedSequenceKv kv(c, store, pager.PrepareChunk(begin, end), w);
+    PagedSequenceKv kv(c, store, *pager.PagesForChunk(begin, end), w);
     for (int64_t pos = begin; pos < end; ++pos) {
       std::vector<float> logits(c.vocab_size);
       absl::Status s = model.Forward(tokens[pos], pos, kv, logits);
@@ -159,7 +114,7 @@ std::vector<std::vector<float>> RunPaged(const LlamaModel& model, std::span<cons
       all.push_back(std::move(logits));
     }
   }
-  if (max_pages) *max_pages = pager.max_live();
+  if (max_pages) *max_pages = pager.max_pages_held();
   return all;
 }
 
