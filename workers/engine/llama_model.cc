@@ -28,6 +28,11 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const ModelDir& dir
     if (!t.ok()) return t.status();
     return WeightMatrix::FromTensor(*t);
   };
+  auto linear = [&](const std::string& name) -> absl::StatusOr<std::shared_ptr<const Linear>> {
+    absl::StatusOr<WeightMatrix> m = matrix(name);
+    if (!m.ok()) return m.status();
+    return std::make_shared<const WeightMatrix>(*std::move(m));
+  };
   auto vec = [&](const std::string& name) -> absl::StatusOr<std::vector<float>> {
     absl::StatusOr<TensorView> t = dir.tensors->Get(name);
     if (!t.ok()) return t.status();
@@ -47,13 +52,13 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const ModelDir& dir
     Layer& layer = model->layers_[l];
     ACCLLM_ASSIGN(layer.attn_norm, vec(AttnNormName(l)));
     ACCLLM_ASSIGN(layer.ffn_norm, vec(FfnNormName(l)));
-    ACCLLM_ASSIGN(layer.wq, matrix(LinearName(l, LayerLinear::kQ)));
-    ACCLLM_ASSIGN(layer.wk, matrix(LinearName(l, LayerLinear::kK)));
-    ACCLLM_ASSIGN(layer.wv, matrix(LinearName(l, LayerLinear::kV)));
-    ACCLLM_ASSIGN(layer.wo, matrix(LinearName(l, LayerLinear::kO)));
-    ACCLLM_ASSIGN(layer.gate, matrix(LinearName(l, LayerLinear::kGate)));
-    ACCLLM_ASSIGN(layer.up, matrix(LinearName(l, LayerLinear::kUp)));
-    ACCLLM_ASSIGN(layer.down, matrix(LinearName(l, LayerLinear::kDown)));
+    ACCLLM_ASSIGN(layer.wq, linear(LinearName(l, LayerLinear::kQ)));
+    ACCLLM_ASSIGN(layer.wk, linear(LinearName(l, LayerLinear::kK)));
+    ACCLLM_ASSIGN(layer.wv, linear(LinearName(l, LayerLinear::kV)));
+    ACCLLM_ASSIGN(layer.wo, linear(LinearName(l, LayerLinear::kO)));
+    ACCLLM_ASSIGN(layer.gate, linear(LinearName(l, LayerLinear::kGate)));
+    ACCLLM_ASSIGN(layer.up, linear(LinearName(l, LayerLinear::kUp)));
+    ACCLLM_ASSIGN(layer.down, linear(LinearName(l, LayerLinear::kDown)));
   }
   ACCLLM_ASSIGN(model->final_norm_, vec(kFinalNormName));
   if (c.tie_embeddings) {
@@ -87,23 +92,23 @@ absl::Status LlamaModel::Forward(int32_t token, int64_t pos, SequenceKv& kv,
   for (int l = 0; l < c.n_layers; ++l) {
     const Layer& layer = layers_[l];
     RmsNorm(x, layer.attn_norm, static_cast<float>(c.norm_eps), xb);
-    layer.wq.MatVec(xb, q);
-    layer.wk.MatVec(xb, k);
-    layer.wv.MatVec(xb, v);
+    layer.wq->Apply(xb, q);
+    layer.wk->Apply(xb, k);
+    layer.wv->Apply(xb, v);
     rope_.ApplyAll(q, pos);
     kv.Store(l, pos, k, v);  // the store rotates k where its attention variant wants it
     kv.Attend(l, pos, q, attn_out);
-    layer.wo.MatVec(attn_out, proj);
+    layer.wo->Apply(attn_out, proj);
     for (int i = 0; i < dim; ++i) x[i] += proj[i];
 
     RmsNorm(x, layer.ffn_norm, static_cast<float>(c.norm_eps), xb);
-    layer.gate.MatVec(xb, gate);
-    layer.up.MatVec(xb, up);
+    layer.gate->Apply(xb, gate);
+    layer.up->Apply(xb, up);
     for (int i = 0; i < c.hidden_dim; ++i) {
       const float g = gate[i];
       gate[i] = g / (1.0f + std::exp(-g)) * up[i];  // SwiGLU: silu(gate) * up
     }
-    layer.down.MatVec(gate, proj);
+    layer.down->Apply(gate, proj);
     for (int i = 0; i < dim; ++i) x[i] += proj[i];
   }
   if (logits.empty()) return absl::OkStatus();

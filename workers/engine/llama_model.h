@@ -13,6 +13,7 @@
 #include "absl/status/status.h"              // absl::Status
 #include "absl/status/statusor.h"            // absl::StatusOr
 #include "model/model_dir.h"                 // ModelDir
+#include "workers/engine/linear.h"           // Linear
 #include "workers/engine/rope.h"             // Rope
 #include "workers/engine/sequence_kv.h"      // SequenceKv
 #include "workers/engine/weight_matrix.h"    // WeightMatrix
@@ -34,8 +35,8 @@ class LlamaModel {
  private:
   struct Layer {
     std::vector<float> attn_norm, ffn_norm;  // [dim]
-    WeightMatrix wq, wk, wv, wo;             // [dim|kv_dim, dim], wo [dim, dim]
-    WeightMatrix gate, up, down;             // [hidden, dim], [hidden, dim], [dim, hidden]
+    // [dim|kv_dim, dim], wo [dim, dim]; gate/up [hidden, dim], down [dim, hidden]
+    std::shared_ptr<const Linear> wq, wk, wv, wo, gate, up, down;
   };
 
   ModelConfig config_;

@@ -10,18 +10,20 @@
 
 #include "absl/status/statusor.h"  // absl::StatusOr
 #include "model/tensor.h"          // TensorView
+#include "workers/engine/linear.h"  // Linear
 
 namespace accllm {
 
-class WeightMatrix {
+class WeightMatrix : public Linear {
  public:
   WeightMatrix() = default;
   // F32 data that is 4-byte aligned is used in place; F16/BF16 stay 16-bit and
   // are widened as they are read; misaligned data is copied once.
   static absl::StatusOr<WeightMatrix> FromTensor(const TensorView& tensor);
 
-  int64_t rows() const { return rows_; }
-  int64_t cols() const { return cols_; }
+  int64_t rows() const override { return rows_; }
+  int64_t cols() const override { return cols_; }
+  void Apply(std::span<const float> x, std::span<float> y) const override { MatVec(x, y); }
 
   // y[r] = sum_c W[r, c] * x[c]   (x: [cols], y: [rows]); double accumulation
   // would hide nothing here, float matches llama2.c's reference.
