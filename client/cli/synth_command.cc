@@ -24,9 +24,9 @@ absl::Status RunSynth(const std::vector<std::string>& args) {
   absl::StatusOr<std::optional<DType>> dtype = ParseDtypeFlag(absl::GetFlag(FLAGS_dtype));
   if (!dtype.ok()) return dtype.status();
   options.dtype = *dtype;
-  spdlog::info("writing {} ({} layers, dim {}, {:.2f}B linear parameters) to {}",
+  spdlog::info("writing {} ({} layers, dim {}, {:.1f}M linear parameters) to {}",
                absl::GetFlag(FLAGS_shape), config->n_layers, config->dim,
-               config->LinearParameterCount() / 1e9, out.string());
+               config->LinearParameterCount() / 1e6, out.string());
   if (absl::Status s = WriteSynthModel(*config, out, options); !s.ok()) return s;
   spdlog::info("wrote model directory {}", out.string());
   return absl::OkStatus();
