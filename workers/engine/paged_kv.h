@@ -12,7 +12,7 @@
 
 #include "absl/status/statusor.h"             // absl::StatusOr
 #include "model/config.h"                     // ModelConfig
-#include "workers/engine/attention_window.h"  // AttentionWindow
+#include "model/attention_window.h"          // AttentionWindow
 #include "workers/engine/rope.h"              // Rope
 #include "workers/engine/sequence_kv.h"       // SequenceKv
 
