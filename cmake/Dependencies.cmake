@@ -3,6 +3,8 @@ find_package(absl CONFIG REQUIRED)
 find_package(spdlog CONFIG REQUIRED)
 find_package(nlohmann_json CONFIG REQUIRED)
 find_package(Threads REQUIRED)
+# Highway: SIMD kernels with runtime dispatch (foreach_target + HWY_DYNAMIC_DISPATCH).
+find_package(hwy CONFIG REQUIRED)
 find_package(PkgConfig REQUIRED)
 
 # SentencePiece ships a .pc file but no CMake config.

@@ -1,0 +1,90 @@
+#include "workers/cpu/gemv_a8.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "hwy/targets.h"  // hwy::SetSupportedTargetsForTest, hwy::SupportedAndGeneratedTargets
+#include "quant/group_quantizer.h"
+#include "quant/reference_matvec.h"
+
+namespace accllm {
+namespace {
+
+QuantizedLinear RandomLinear(int bits, int group, int64_t rows, int64_t cols, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  UnpackedLinear u;
+  u.format = {.bits = bits, .scheme = WeightScheme::kUniform, .group = group,
+              .sparsity = Sparsity::kDense};
+  u.rows = rows;
+  u.cols = cols;
+  u.codes.resize(rows * cols);
+  for (uint8_t& c : u.codes) c = static_cast<uint8_t>(rng() % (1u << bits));
+  const int64_t groups = (cols + group - 1) / group;
+  std::uniform_real_distribution<float> scale(0.001f, 0.05f), zero(0.0f, float(1 << bits));
+  for (int64_t i = 0; i < rows * groups; ++i) {
+    u.scales.push_back(RoundToHalf(scale(rng)));
+    u.zeros.push_back(RoundToHalf(zero(rng)));
+  }
+  absl::StatusOr<QuantizedLinear> q = PackLinear(u);
+  EXPECT_TRUE(q.ok()) << q.status();
+  return *std::move(q);
+}
+
+A8Vector RandomActivations(int64_t cols, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  std::vector<float> x(cols);
+  for (float& v : x) v = n(rng);
+  x[cols / 3] = 9.0f;  // an outlier, as real activations have
+  return QuantizeA8(x);
+}
+
+struct Shape {
+  int bits, group;
+  int64_t rows, cols;
+};
+
+class GemvA8Test : public ::testing::TestWithParam<Shape> {};
+
+TEST_P(GemvA8Test, EqualsTheScalarOracleOnEveryTarget) {
+  const Shape& s = GetParam();
+  const QuantizedLinear q = RandomLinear(s.bits, s.group, s.rows, s.cols, 1);
+  absl::StatusOr<TiledLinear> tiled = TileLinear(q.view());
+  ASSERT_TRUE(tiled.ok()) << tiled.status();
+  const A8Vector x = RandomActivations(s.cols, 2);
+  std::vector<float> expected(s.rows);
+  ASSERT_TRUE(MatVecA8(q.view(), x, expected).ok());
+  const PreparedA8 prepared = PrepareA8(x, s.cols, s.group);
+  ThreadPool pool(2);
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    std::vector<float> y(s.rows, -1.0f);
+    GemvA8(*tiled, prepared, y, &pool);
+    for (int64_t r = 0; r < s.rows; ++r) {
+      ASSERT_EQ(y[r], expected[r]) << hwy::TargetName(target) << " row " << r;  // bit-exact
+    }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, GemvA8Test,
+    ::testing::Values(Shape{2, 64, 64, 256}, Shape{2, 64, 37, 172}, Shape{2, 128, 50, 300},
+                      Shape{2, 32, 16, 64}, Shape{4, 64, 33, 172}, Shape{4, 16, 7, 40},
+                      Shape{8, 64, 20, 130}, Shape{2, 64, 1, 16}),
+    [](const auto& info) {
+      const Shape& s = info.param;
+      return "w" + std::to_string(s.bits) + "_g" + std::to_string(s.group) + "_" +
+             std::to_string(s.rows) + "x" + std::to_string(s.cols);
+    });
+
+TEST(GemvA8Test, UnsupportedFormatsSaySo) {
+  QuantizedLinear q = RandomLinear(2, 64, 4, 64, 3);
+  q.format.scheme = WeightScheme::kPow2;
+  EXPECT_EQ(TileLinear(q.view()).status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_FALSE(GemvTargetName().empty());
+}
+
+}  // namespace
+}  // namespace accllm
