@@ -32,6 +32,16 @@ const std::vector<Command>& AllCommands() {
        "random, so the text is gibberish, but the shapes and speed are those of the real model.",
        {"shape", "out", "seed", "dtype"},
        &RunSynth},
+      {"eval", "compare a model with a reference: KL, top-1 agreement, NLL",
+       "accllm eval --model DIR --reference DIR [--streams N] [--length L] [--seed S]\n"
+       "            [--attention dense|window:W|lambda:S,W] [--stream-length L | --stream-file F]\n"
+       "            [--json]\n\n"
+       "Samples N streams of L tokens from the reference (temperature 1, seeded), runs both\n"
+       "models over them and reports mean KL(reference||model) per token, top-1 agreement,\n"
+       "NLL of both, NLL per 256-token segment and the KV pages a sequence held.",
+       {"model", "reference", "streams", "length", "seed", "attention", "stream_length",
+        "stream_file", "page_size", "json"},
+       &RunEval},
   };
   return commands;
 }

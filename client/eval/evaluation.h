@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"             // absl::StatusOr
-#include "workers/engine/attention_window.h"  // AttentionWindow
+#include "model/attention_window.h"          // AttentionWindow
 #include "workers/engine/llama_model.h"       // LlamaModel
 #include "workers/engine/paged_kv.h"          // SequencePager
 
