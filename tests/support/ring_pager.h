@@ -10,7 +10,7 @@
 #include <map>
 
 #include "absl/status/status.h"               // absl::ResourceExhaustedError
-#include "workers/engine/attention_window.h"  // AttentionWindow
+#include "model/attention_window.h"          // AttentionWindow
 #include "workers/engine/paged_kv.h"          // SequencePager
 
 namespace accllm::testing {
