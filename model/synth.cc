@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"                // absl::StrJoin
 #include "model/model_dir.h"                      // WriteModelFiles
 #include "model/safetensors_writer.h"             // SafetensorsWriter
+#include "model/splitmix.h"                       // SplitMixUniform
 #include "model/tensor.h"                         // EncodeFloat32
 #include "model/tensor_names.h"                   // ExpectedTensors
 #include "model/tokenizer/llama2c_tokenizer.h"    // WriteLlama2cTokenizer
@@ -47,13 +48,6 @@ const std::vector<NamedShape>& Shapes() {
   return shapes;
 }
 
-// splitmix64: a fast, portable stream; each tensor gets its own from (seed, index).
-uint64_t SplitMix(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
 
 }  // namespace
 
@@ -98,7 +92,7 @@ absl::Status WriteSynthModel(const ModelConfig& config_in, const std::filesystem
             constexpr float kA = 0.02f * 1.7320508f;
             uint64_t state = stream;
             for (float& v : values) {
-              v = (static_cast<float>(SplitMix(state) >> 40) * 0x1.0p-24f * 2.0f - 1.0f) * kA;
+              v = (SplitMixUniform(state) * 2.0f - 1.0f) * kA;  // own stream per tensor
             }
           }
           EncodeFloat32(values, dtype, out);

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "absl/strings/str_cat.h"  // absl::StrCat
+#include "model/splitmix.h"        // SplitMixUniform
 
 namespace accllm {
 
@@ -26,13 +27,7 @@ int32_t Argmax(std::span<const float> logits) {
 
 Sampler::Sampler(const SamplingParams& params) : params_(params), state_(params.seed) {}
 
-float Sampler::NextUniform() {
-  uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  z ^= z >> 31;
-  return static_cast<float>(z >> 40) * 0x1.0p-24f;  // 24 random bits
-}
+float Sampler::NextUniform() { return SplitMixUniform(state_); }
 
 int32_t Sampler::Sample(std::span<const float> logits) {
   if (params_.temperature == 0.0f) return Argmax(logits);
