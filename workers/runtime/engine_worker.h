@@ -1,0 +1,47 @@
+// A worker that runs the scheduler's steps on the engine in this process: it
+// owns the KV page pool's storage, applies copy-on-write page copies, feeds each
+// chunk through the decoder over exactly the pages the scheduler gave it, and
+// samples on the worker side (logits never leave it). The sampler of a token is
+// seeded from (request seed, position), so a sequence recomputed on another
+// worker samples the same tokens. The accllm-worker process serves the same
+// steps over gRPC.
+#ifndef ACCLLM_WORKERS_RUNTIME_ENGINE_WORKER_H_
+#define ACCLLM_WORKERS_RUNTIME_ENGINE_WORKER_H_
+
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/statusor.h"        // absl::StatusOr
+#include "scheduler/scheduler.h"         // ModelLimits
+#include "scheduler/worker.h"            // Worker, StepBatch, StepOutput
+#include "workers/engine/llama_model.h"  // LlamaModel
+#include "workers/engine/paged_kv.h"     // PagedKvStore
+
+namespace accllm {
+
+class EngineWorker : public scheduler::Worker {
+ public:
+  EngineWorker(std::shared_ptr<const LlamaModel> model, int32_t num_pages, int32_t page_size);
+
+  absl::StatusOr<scheduler::StepOutput> Step(const scheduler::StepBatch& batch) override;
+
+  int32_t num_pages() const { return store_.num_pages(); }
+  int32_t page_size() const { return store_.page_size(); }
+
+ private:
+  absl::StatusOr<int32_t> RunChunk(const scheduler::SequenceChunk& chunk);
+
+  std::shared_ptr<const LlamaModel> model_;
+  PagedKvStore store_;
+};
+
+// What a model allows requests to ask for, from its config: the vocabulary,
+// the dense context (the trained context) and the default Λ window.
+scheduler::ModelLimits LimitsFor(const ModelConfig& config);
+
+// The seed of the sampler for the token at `position` of a request seeded `seed`.
+uint64_t TokenSeed(uint64_t seed, int64_t position);
+
+}  // namespace accllm
+
+#endif  // ACCLLM_WORKERS_RUNTIME_ENGINE_WORKER_H_
