@@ -9,14 +9,15 @@ namespace accllm::cli {
 
 const std::vector<Command>& AllCommands() {
   static const std::vector<Command> commands = {
-      {"run", "generate text or token ids with the float32 reference engine",
+      {"run", "generate text or token ids in process (scheduler + engine worker)",
        "accllm run --model DIR (--prompt TEXT | --prompt-ids \"1 2 3\") [--max-tokens N]\n"
-       "           [--temperature T] [--top-p P] [--top-k K] [--seed S] [--ids]\n\n"
+       "           [--temperature T] [--top-p P] [--top-k K] [--seed S] [--ids]\n"
+       "           [--attention dense|window:W|lambda:S,W]\n\n"
        "Streams the generated text to stdout as it is produced (or, with --ids, prints the\n"
        "generated token ids space-separated on one line). Stops at the model's stop token or\n"
        "after --max-tokens. Timing goes to stderr.",
        {"model", "prompt", "prompt_ids", "max_tokens", "temperature", "top_p", "top_k", "seed",
-        "ids"},
+        "ids", "attention"},
        &RunRun},
       {"convert", "import a llama2.c checkpoint or a Hugging Face Llama directory",
        "accllm convert --from llama2c|hf --in PATH --out DIR [--dtype f32|f16|bf16]\n"

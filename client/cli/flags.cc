@@ -26,7 +26,7 @@ ABSL_FLAG(std::string, reference, "", "reference (float) model directory to comp
 ABSL_FLAG(int32_t, streams, 8, "number of token streams sampled from the reference");
 ABSL_FLAG(int32_t, length, 256, "tokens per sampled stream (within the reference's context)");
 ABSL_FLAG(std::string, attention, "dense",
-          "the model's attention: dense, window:W or lambda:S,W (the reference is dense)");
+          "attention: dense, window:W or lambda:S,W (eval: the model's; the reference is dense)");
 ABSL_FLAG(int64_t, stream_length, 0,
           "instead of --streams: one stream of this many tokens, concatenating samples");
 ABSL_FLAG(std::string, stream_file, "", "instead of sampling: a file of whitespace-separated ids");

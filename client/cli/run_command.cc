@@ -1,22 +1,31 @@
-// accllm run: generation with the float32 reference engine, in process.
+// accllm run: generation in process through the whole pipeline — the scheduler
+// (chunked prefill, Λ pages) driving an engine worker — streamed to stdout.
 #include <chrono>
 #include <iostream>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "absl/flags/flag.h"              // absl::GetFlag
-#include "absl/strings/str_cat.h"         // absl::StrCat
-#include "absl/strings/str_join.h"        // absl::StrJoin
-#include "client/cli/command.h"           // RunRun
-#include "client/cli/flags.h"             // FLAGS_*
-#include "model/model_dir.h"              // OpenModelDir
-#include "model/tokenizer/utf8_stream.h"  // Utf8Stream
-#include "spdlog/spdlog.h"                // spdlog::info
-#include "workers/engine/generate.h"      // Generate
-#include "workers/engine/llama_model.h"   // LlamaModel
+#include "absl/flags/flag.h"                   // absl::GetFlag
+#include "absl/strings/str_cat.h"              // absl::StrCat
+#include "absl/strings/str_join.h"             // absl::StrJoin
+#include "client/cli/command.h"                // RunRun
+#include "client/cli/flags.h"                  // FLAGS_*
+#include "client/eval/evaluation.h"            // ParseAttention
+#include "model/model_dir.h"                   // OpenModelDir
+#include "model/tokenizer/utf8_stream.h"       // Utf8Stream
+#include "scheduler/clock.h"                   // SteadyClock
+#include "scheduler/sync_driver.h"             // SyncDriver
+#include "spdlog/spdlog.h"                     // spdlog::info
+#include "workers/engine/llama_model.h"        // LlamaModel
+#include "workers/engine/sampler.h"            // ValidateSamplingParams
+#include "workers/runtime/engine_worker.h"     // EngineWorker, LimitsFor
 
 namespace accllm::cli {
+
+namespace {
+constexpr int32_t kPageSize = 16;
+}  // namespace
 
 absl::Status RunRun(const std::vector<std::string>& args) {
   if (!args.empty()) return absl::InvalidArgumentError("unexpected argument \"" + args[0] + "\"");
@@ -27,16 +36,20 @@ absl::Status RunRun(const std::vector<std::string>& args) {
   if (prompt_text.empty() == prompt_ids.empty()) {
     return absl::InvalidArgumentError("give exactly one of --prompt and --prompt-ids");
   }
+  absl::StatusOr<AttentionWindow> attention = ParseAttention(absl::GetFlag(FLAGS_attention));
+  if (!attention.ok()) return attention.status();
 
   const auto t_load = std::chrono::steady_clock::now();
   absl::StatusOr<ModelDir> dir = OpenModelDir(model_path);
   if (!dir.ok()) return dir.status();
-  absl::StatusOr<std::unique_ptr<LlamaModel>> model = LlamaModel::Load(*dir);
-  if (!model.ok()) return model.status();
+  absl::StatusOr<std::unique_ptr<LlamaModel>> loaded = LlamaModel::Load(*dir);
+  if (!loaded.ok()) return loaded.status();
+  std::shared_ptr<const LlamaModel> model = *std::move(loaded);
+  const ModelConfig& config = model->config();
 
-  std::vector<int32_t> prompt;
+  scheduler::RequestParams request;
   if (!prompt_ids.empty()) {
-    if (absl::Status s = ParseTokenIds(prompt_ids, &prompt); !s.ok()) {
+    if (absl::Status s = ParseTokenIds(prompt_ids, &request.prompt); !s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("--prompt-ids: ", s.message()));
     }
   } else {
@@ -46,43 +59,80 @@ absl::Status RunRun(const std::vector<std::string>& args) {
     }
     absl::StatusOr<std::vector<int32_t>> ids = dir->tokenizer->Encode(prompt_text, true);
     if (!ids.ok()) return ids.status();
-    prompt = *std::move(ids);
+    request.prompt = *std::move(ids);
   }
   const bool print_ids = absl::GetFlag(FLAGS_ids) || dir->tokenizer == nullptr;
   if (!absl::GetFlag(FLAGS_ids) && dir->tokenizer == nullptr) {
     spdlog::warn("{} has no tokenizer: printing token ids", model_path);
   }
-
-  GenerateOptions options;
-  options.max_tokens = absl::GetFlag(FLAGS_max_tokens);
-  options.sampling.temperature = absl::GetFlag(FLAGS_temperature);
-  options.sampling.top_p = absl::GetFlag(FLAGS_top_p);
-  options.sampling.top_k = absl::GetFlag(FLAGS_top_k);
+  SamplingParams sampling;
+  sampling.temperature = absl::GetFlag(FLAGS_temperature);
+  sampling.top_p = absl::GetFlag(FLAGS_top_p);
+  sampling.top_k = absl::GetFlag(FLAGS_top_k);
+  if (absl::Status s = ValidateSamplingParams(sampling); !s.ok()) return s;
   const int64_t seed = absl::GetFlag(FLAGS_seed);
-  options.sampling.seed = seed >= 0 ? static_cast<uint64_t>(seed) : std::random_device{}();
+  request.sampling = {.temperature = sampling.temperature,
+                      .top_k = sampling.top_k,
+                      .top_p = sampling.top_p,
+                      .seed = seed >= 0 ? static_cast<uint64_t>(seed) : std::random_device{}()};
+  request.max_tokens = absl::GetFlag(FLAGS_max_tokens);
+  request.stop_token_ids = config.eos_token_ids;
+  request.attention = *attention;
+  if (attention->dense) {
+    // A dense sequence cannot outgrow the trained context: stop there, as llama2.c does.
+    const int64_t room = config.max_seq_len - static_cast<int64_t>(request.prompt.size());
+    if (room <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat("the prompt has ", request.prompt.size(),
+                                                     " tokens, the model's context is ",
+                                                     config.max_seq_len));
+    }
+    request.max_tokens = static_cast<int32_t>(std::min<int64_t>(request.max_tokens, room));
+  }
 
-  const auto t_start = std::chrono::steady_clock::now();
-  int32_t prev = prompt.back();
+  // One worker with a pool that can hold this one sequence.
+  const int64_t positions = static_cast<int64_t>(request.prompt.size()) + request.max_tokens;
+  const int32_t pages = static_cast<int32_t>(
+      scheduler::LambdaPageTable::PagesToRun(*attention, kPageSize, positions) + 1);
+  scheduler::SteadyClock clock;
+  scheduler::Scheduler sched(LimitsFor(config), {}, &clock);
+  absl::StatusOr<scheduler::WorkerId> worker_id =
+      sched.AddWorker({.name = "local", .num_pages = pages, .page_size = kPageSize,
+                       .token_budget = 0});
+  if (!worker_id.ok()) return worker_id.status();
+  EngineWorker worker(model, pages, kPageSize);
+  scheduler::SyncDriver driver(sched);
+  driver.Attach(*worker_id, &worker);
+
+  std::vector<int32_t> generated;
+  int32_t prev = request.prompt.back();
   Utf8Stream utf8;
   absl::Status decode_status;
-  auto on_token = [&](int32_t token) {
-    if (!print_ids) {
-      absl::StatusOr<std::string> piece = dir->tokenizer->DecodeToken(prev, token);
-      if (!piece.ok()) {
-        decode_status = piece.status();
-        return false;
-      }
-      std::cout << utf8.Push(*piece) << std::flush;
-    }
-    prev = token;
-    return true;
-  };
-  absl::StatusOr<GenerateResult> result = Generate(**model, prompt, options, on_token);
-  if (!result.ok()) return result.status();
+  scheduler::Completion completion;
+  const auto t_start = std::chrono::steady_clock::now();
+  absl::StatusOr<scheduler::RequestId> id = sched.Submit(
+      request, {.on_token =
+                    [&](scheduler::RequestId, int32_t token) {
+                      generated.push_back(token);
+                      if (!print_ids && decode_status.ok()) {
+                        absl::StatusOr<std::string> piece = dir->tokenizer->DecodeToken(prev, token);
+                        if (piece.ok()) {
+                          std::cout << utf8.Push(*piece) << std::flush;
+                        } else {
+                          decode_status = piece.status();
+                        }
+                      }
+                      prev = token;
+                    },
+                .on_finished = [&](const scheduler::Completion& c) { completion = c; }});
+  if (!id.ok()) return id.status();
+  if (absl::Status s = driver.RunUntilIdle(); !s.ok()) return s;
   if (!decode_status.ok()) return decode_status;
+  if (completion.reason == scheduler::FinishReason::kError) {
+    return absl::InternalError(completion.message);
+  }
   const auto t_end = std::chrono::steady_clock::now();
   if (print_ids) {
-    std::cout << absl::StrJoin(result->tokens, " ") << "\n";
+    std::cout << absl::StrJoin(generated, " ") << "\n";
   } else {
     std::cout << utf8.Flush() << "\n";
   }
@@ -90,9 +140,9 @@ absl::Status RunRun(const std::vector<std::string>& args) {
   const double gen_s = std::chrono::duration<double>(t_end - t_start).count();
   spdlog::info("{} prompt + {} generated tokens in {:.3f} s ({:.1f} tok/s, load {:.2f} s), "
                "finish: {}",
-               prompt.size(), result->tokens.size(), gen_s,
-               (prompt.size() + result->tokens.size()) / std::max(gen_s, 1e-9), load_s,
-               FinishReasonName(result->finish_reason));
+               request.prompt.size(), generated.size(), gen_s,
+               (request.prompt.size() + generated.size()) / std::max(gen_s, 1e-9), load_s,
+               std::string(scheduler::FinishReasonName(completion.reason)));
   return absl::OkStatus();
 }
 

@@ -88,7 +88,7 @@ TEST(CliTest, UsageErrorsGoToStderrWithNonZeroExit) {
       {"frobnicate", "unknown command"},
       {"run --prompt-ids 1", "--model is required"},
       {"run" + model, "exactly one of --prompt and --prompt-ids"},
-      {"run" + model + " --prompt-ids '1 64'", "id 64, outside the vocabulary"},
+      {"run" + model + " --prompt-ids '1 64'", "token id 64 is outside the vocabulary"},
       {"run" + model + " --prompt-ids '1 x'", "\"x\" is not a token id"},
       {"run" + model + " --prompt hello", "has no tokenizer"},
       {"run" + model + " --prompt-ids 1 --top-p 3", "top_p"},
