@@ -6,15 +6,28 @@
 
 namespace accllm {
 
-absl::Status CheckFloatTensors(const ModelConfig& config, const TensorStore& tensors,
-                               const std::filesystem::path& where) {
+namespace {
+
+absl::Status CheckTensors(const ModelConfig& config, const TensorStore& tensors,
+                          const std::filesystem::path& where, bool quantized) {
   for (const ExpectedTensor& expected : ExpectedTensors(config)) {
+    if (quantized && !tensors.Contains(expected.name)) {
+      // A quantized model replaces "<prefix>.weight" of a linear, the embedding or the head by
+      // "<prefix>.qweight" (+ scales...); the engine's loader checks those against
+      // quantization_config (model/ cannot read that block: quant/ depends on model/).
+      const std::string_view name = expected.name;
+      const std::string prefix(name.substr(0, name.size() - std::string_view(".weight").size()));
+      if (tensors.Contains(prefix + ".qweight")) continue;
+      return absl::NotFoundError(absl::StrCat(where.string(), ": tensor \"", expected.name,
+                                              "\" (or its quantized form \"", prefix,
+                                              ".qweight\") not found"));
+    }
     absl::StatusOr<TensorView> t = tensors.Get(expected.name);
     if (!t.ok()) return t.status();
     if (!IsFloatDType(t->dtype)) {
       return absl::InvalidArgumentError(absl::StrCat(
           where.string(), ": tensor \"", expected.name, "\" has dtype ",
-          std::string(DTypeName(t->dtype)), ", a float model needs F32, F16 or BF16"));
+          std::string(DTypeName(t->dtype)), ", a float tensor must be F32, F16 or BF16"));
     }
     if (t->shape != expected.shape) {
       TensorView want;
@@ -27,6 +40,18 @@ absl::Status CheckFloatTensors(const ModelConfig& config, const TensorStore& ten
   return absl::OkStatus();
 }
 
+}  // namespace
+
+absl::Status CheckFloatTensors(const ModelConfig& config, const TensorStore& tensors,
+                               const std::filesystem::path& where) {
+  return CheckTensors(config, tensors, where, /*quantized=*/false);
+}
+
+absl::Status CheckModelTensors(const ModelConfig& config, const TensorStore& tensors,
+                               const std::filesystem::path& where) {
+  return CheckTensors(config, tensors, where, !config.quantization_config_json.empty());
+}
+
 absl::StatusOr<ModelDir> OpenModelDir(const std::filesystem::path& dir) {
   if (!std::filesystem::is_directory(dir)) {
     return absl::NotFoundError(absl::StrCat(dir.string(), " is not a model directory"));
@@ -36,14 +61,10 @@ absl::StatusOr<ModelDir> OpenModelDir(const std::filesystem::path& dir) {
   absl::StatusOr<ModelConfig> config = ReadModelConfig(dir / kConfigFileName);
   if (!config.ok()) return config.status();
   model.config = *std::move(config);
-  if (!model.config.quantization_config_json.empty()) {
-    return absl::UnimplementedError(absl::StrCat(
-        dir.string(), " holds a quantized model; this build runs float models only"));
-  }
   absl::StatusOr<std::unique_ptr<TensorStore>> tensors = TensorStore::OpenDir(dir);
   if (!tensors.ok()) return tensors.status();
   model.tensors = *std::move(tensors);
-  if (absl::Status s = CheckFloatTensors(model.config, *model.tensors, dir); !s.ok()) return s;
+  if (absl::Status s = CheckModelTensors(model.config, *model.tensors, dir); !s.ok()) return s;
 
   absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer = LoadTokenizerFromDir(dir);
   if (tokenizer.ok()) {

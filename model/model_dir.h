@@ -20,12 +20,20 @@ struct ModelDir {
   std::shared_ptr<const Tokenizer> tokenizer;  // null: the model works with token ids only
 };
 
-// Opens and checks a float model directory: the config is valid and every tensor
-// the config implies exists with a floating-point dtype and the right shape.
+// Opens and checks a model directory: the config is valid and every tensor the config implies
+// exists with a floating-point dtype and the right shape. In a quantized directory (config.json
+// has a quantization_config block) a linear, the embedding or the head may instead be stored as
+// "<prefix>.qweight" (+ .scales ...): those are checked against the block by the engine's loader
+// (LlamaModel::Load), since model/ does not depend on quant/.
 absl::StatusOr<ModelDir> OpenModelDir(const std::filesystem::path& dir);
 
 // The check OpenModelDir applies, usable on any store (importers run it on their output).
 absl::Status CheckFloatTensors(const ModelConfig& config, const TensorStore& tensors,
+                               const std::filesystem::path& where);
+
+// CheckFloatTensors for a float config; for a quantized one, float tensors are checked only
+// where they are present and a missing "<prefix>.weight" needs "<prefix>.qweight".
+absl::Status CheckModelTensors(const ModelConfig& config, const TensorStore& tensors,
                                const std::filesystem::path& where);
 
 class SafetensorsWriter;

@@ -12,12 +12,12 @@ const std::vector<Command>& AllCommands() {
       {"run", "generate text or token ids in process (scheduler + engine worker)",
        "accllm run --model DIR (--prompt TEXT | --prompt-ids \"1 2 3\") [--max-tokens N]\n"
        "           [--temperature T] [--top-p P] [--top-k K] [--seed S] [--ids]\n"
-       "           [--attention dense|window:W|lambda:S,W]\n\n"
+       "           [--attention dense|window:W|lambda:S,W] [--ignore-eos]\n\n"
        "Streams the generated text to stdout as it is produced (or, with --ids, prints the\n"
        "generated token ids space-separated on one line). Stops at the model's stop token or\n"
        "after --max-tokens. Timing goes to stderr.",
        {"model", "prompt", "prompt_ids", "max_tokens", "temperature", "top_p", "top_k", "seed",
-        "ids", "attention"},
+        "ids", "attention", "ignore_eos"},
        &RunRun},
       {"convert", "import a llama2.c checkpoint or a Hugging Face Llama directory",
        "accllm convert --from llama2c|hf --in PATH --out DIR [--dtype f32|f16|bf16]\n"
@@ -43,6 +43,24 @@ const std::vector<Command>& AllCommands() {
        {"model", "reference", "streams", "length", "seed", "attention", "stream_length",
         "stream_file", "page_size", "json"},
        &RunEval},
+      {"quantize", "compress a float model: W2/W3/W4/W8, 2:4, GPTQ, rotations, A8, KV4",
+       "accllm quantize --model IN --out OUT [--weights w2|w3|w4|w8] [--group 64]\n"
+       "                [--scheme uniform|pow2] [--sparsity none|2:4] [--method rtn|gptq]\n"
+       "                [--rotate] [--activations a8|a16] [--kv 4|8|16] [--kv-rotate] [--sinks 4]\n"
+       "                [--calib-samples N] [--calib-length L] [--calib-file F]\n"
+       "                [--layer-config FILE] [--seed S] [--embedding-bits 8|16] [--head-bits 8|16]\n\n"
+       "Writes a quantized model directory (config.json with a quantization_config block,\n"
+       "packed tensors, the tokenizer). Calibration: N sequences sampled from the model itself\n"
+       "(or --calib-file); a quarter is held out to measure each layer's output error, printed\n"
+       "at the end next to round-to-nearest's. --layer-config is JSON:\n"
+       "  {\"default\": {\"bits\": 4}, \"layers\": {\"model.layers.*.mlp.down_proj\": {\"bits\": 8},\n"
+       "   \"model.layers.0.self_attn.q_proj\": \"float\"}}\n"
+       "with fields bits, scheme, group_size, sparsity, method, rotate; keys are layer names\n"
+       "(without .weight) or globs.",
+       {"model", "out", "weights", "group", "scheme", "sparsity", "method", "rotate", "damp",
+        "activations", "kv", "kv_rotate", "sinks", "calib_samples", "calib_length", "calib_file",
+        "layer_config", "seed", "embedding_bits", "head_bits"},
+       &RunQuantize},
   };
   return commands;
 }

@@ -21,6 +21,7 @@ ABSL_FLAG(float, temperature, 1.0f, "sampling temperature; 0 is greedy");
 ABSL_FLAG(float, top_p, 1.0f, "nucleus sampling mass in (0, 1]");
 ABSL_FLAG(int32_t, top_k, 0, "sample among the k most likely tokens (0: all)");
 ABSL_FLAG(bool, ids, false, "print generated token ids on one line instead of text");
+ABSL_FLAG(bool, ignore_eos, false, "keep generating past the model's stop tokens");
 
 ABSL_FLAG(std::string, reference, "", "reference (float) model directory to compare against");
 ABSL_FLAG(int32_t, streams, 8, "number of token streams sampled from the reference");
@@ -32,3 +33,23 @@ ABSL_FLAG(int64_t, stream_length, 0,
 ABSL_FLAG(std::string, stream_file, "", "instead of sampling: a file of whitespace-separated ids");
 ABSL_FLAG(int32_t, page_size, 16, "KV page size in tokens (paged attention)");
 ABSL_FLAG(bool, json, false, "print one JSON object");
+
+ABSL_FLAG(std::string, weights, "w2", "weight precision: w2, w3, w4 or w8");
+ABSL_FLAG(int32_t, group, 64, "input columns per quantization group");
+ABSL_FLAG(std::string, scheme, "uniform", "weight scheme: uniform or pow2 (power-of-two values)");
+ABSL_FLAG(std::string, sparsity, "none", "weight sparsity: none or 2:4");
+ABSL_FLAG(std::string, method, "gptq", "rounding: rtn (round to nearest) or gptq (Hessian-aware)");
+ABSL_FLAG(bool, rotate, false, "rotate each linear's input space (Hadamard / orthogonal, online)");
+ABSL_FLAG(double, damp, 0.01, "GPTQ damping: fraction of mean(diag H) added to the diagonal");
+ABSL_FLAG(std::string, activations, "a8", "activation precision at run time: a8 or a16");
+ABSL_FLAG(int32_t, kv, 4, "KV cache bits: 4, 8 or 16");
+ABSL_FLAG(bool, kv_rotate, true, "Hadamard-rotate keys (and queries) before KV quantization");
+ABSL_FLAG(int32_t, sinks, 4, "leading sink tokens whose K/V stay fp16");
+ABSL_FLAG(int32_t, calib_samples, 16, "self-calibration sequences sampled from the model");
+ABSL_FLAG(int32_t, calib_length, 0, "tokens per calibration sequence (0: min(256, context))");
+ABSL_FLAG(std::string, calib_file, "",
+          "calibration token ids instead of sampling: whitespace-separated, one sequence a line");
+ABSL_FLAG(std::string, layer_config, "",
+          "JSON file of per-layer overrides (mixed precision / scheme; see `quantize --help`)");
+ABSL_FLAG(int32_t, embedding_bits, 8, "embedding: 8 (int8 rows) or 16 (fp16)");
+ABSL_FLAG(int32_t, head_bits, 8, "LM head: 8 (int8 rows) or 16 (fp16)");

@@ -27,6 +27,7 @@ ABSL_DECLARE_FLAG(float, temperature);
 ABSL_DECLARE_FLAG(float, top_p);
 ABSL_DECLARE_FLAG(int32_t, top_k);
 ABSL_DECLARE_FLAG(bool, ids);
+ABSL_DECLARE_FLAG(bool, ignore_eos);
 // eval
 ABSL_DECLARE_FLAG(std::string, reference);
 ABSL_DECLARE_FLAG(int32_t, streams);
@@ -36,5 +37,23 @@ ABSL_DECLARE_FLAG(int64_t, stream_length);
 ABSL_DECLARE_FLAG(std::string, stream_file);
 ABSL_DECLARE_FLAG(int32_t, page_size);
 ABSL_DECLARE_FLAG(bool, json);
+// quantize
+ABSL_DECLARE_FLAG(std::string, weights);
+ABSL_DECLARE_FLAG(int32_t, group);
+ABSL_DECLARE_FLAG(std::string, scheme);
+ABSL_DECLARE_FLAG(std::string, sparsity);
+ABSL_DECLARE_FLAG(std::string, method);
+ABSL_DECLARE_FLAG(bool, rotate);
+ABSL_DECLARE_FLAG(double, damp);
+ABSL_DECLARE_FLAG(std::string, activations);
+ABSL_DECLARE_FLAG(int32_t, kv);
+ABSL_DECLARE_FLAG(bool, kv_rotate);
+ABSL_DECLARE_FLAG(int32_t, sinks);
+ABSL_DECLARE_FLAG(int32_t, calib_samples);
+ABSL_DECLARE_FLAG(int32_t, calib_length);
+ABSL_DECLARE_FLAG(std::string, calib_file);
+ABSL_DECLARE_FLAG(std::string, layer_config);
+ABSL_DECLARE_FLAG(int32_t, embedding_bits);
+ABSL_DECLARE_FLAG(int32_t, head_bits);
 
 #endif  // ACCLLM_CLIENT_CLI_FLAGS_H_

@@ -76,7 +76,7 @@ absl::Status RunRun(const std::vector<std::string>& args) {
                       .top_p = sampling.top_p,
                       .seed = seed >= 0 ? static_cast<uint64_t>(seed) : std::random_device{}()};
   request.max_tokens = absl::GetFlag(FLAGS_max_tokens);
-  request.stop_token_ids = config.eos_token_ids;
+  if (!absl::GetFlag(FLAGS_ignore_eos)) request.stop_token_ids = config.eos_token_ids;
   request.attention = *attention;
   if (attention->dense) {
     // A dense sequence cannot outgrow the trained context: stop there, as llama2.c does.

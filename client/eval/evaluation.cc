@@ -7,7 +7,7 @@
 #include "absl/strings/numbers.h"      // absl::SimpleAtoi
 #include "absl/strings/str_cat.h"      // absl::StrCat
 #include "absl/strings/str_split.h"    // absl::StrSplit
-#include "workers/engine/kv_cache.h"   // KvCache
+#include "workers/engine/kv_factory.h"  // MakeSequenceKv, MakeKvPagePool
 #include "workers/engine/sampler.h"    // Sampler
 
 namespace accllm {
@@ -19,12 +19,12 @@ namespace {
 absl::Status SampleInto(const LlamaModel& model, Sampler& sampler, int64_t length,
                         bool stop_at_eos, std::vector<int32_t>& stream) {
   const ModelConfig& c = model.config();
-  KvCache cache(c, static_cast<int32_t>(length));
+  std::unique_ptr<SequenceKv> cache = MakeSequenceKv(model, static_cast<int32_t>(length));
   std::vector<float> logits(c.vocab_size);
   const size_t start = stream.size();
   stream.push_back(c.bos_token_id);
   for (int64_t pos = 0; static_cast<int64_t>(stream.size() - start) < length; ++pos) {
-    if (absl::Status s = model.Forward(stream.back(), pos, cache, logits); !s.ok()) return s;
+    if (absl::Status s = model.Forward(stream.back(), pos, *cache, logits); !s.ok()) return s;
     const int32_t next = sampler.Sample(logits);
     if (stop_at_eos && std::find(c.eos_token_ids.begin(), c.eos_token_ids.end(), next) !=
                            c.eos_token_ids.end()) {
@@ -126,6 +126,7 @@ absl::StatusOr<EvalReport> Evaluate(const LlamaModel& model, const LlamaModel& r
                                                    reference.config().vocab_size, ")"));
   }
   EvalReport report;
+  report.bits_per_weight = model.LinearBitsPerWeight();
   double kl = 0, nll = 0, nll_ref = 0;
   int64_t agree = 0;
   std::vector<double> seg_sum;
@@ -133,28 +134,28 @@ absl::StatusOr<EvalReport> Evaluate(const LlamaModel& model, const LlamaModel& r
   std::vector<float> logits(c.vocab_size), ref_logits(c.vocab_size);
   for (const std::vector<int32_t>& stream : streams) {
     const int64_t n = static_cast<int64_t>(stream.size());
-    KvCache ref_cache(reference.config(), static_cast<int32_t>(n));
-    std::unique_ptr<KvCache> dense;
-    std::unique_ptr<PagedKvStore> store;
+    std::unique_ptr<SequenceKv> ref_cache = MakeSequenceKv(reference, static_cast<int32_t>(n));
+    std::unique_ptr<SequenceKv> dense;
+    std::unique_ptr<KvPagePool> store;
     std::unique_ptr<SequencePager> pager;
     if (options.make_pager) {
-      store = std::make_unique<PagedKvStore>(c, options.num_pages, options.page_size);
+      store = MakeKvPagePool(model, options.num_pages, options.page_size);
       pager = options.make_pager();
     } else {
-      dense = std::make_unique<KvCache>(c, static_cast<int32_t>(n));
+      dense = MakeSequenceKv(model, static_cast<int32_t>(n));
     }
     for (int64_t begin = 0; begin < n - 1; begin += options.chunk) {
       const int64_t end = std::min<int64_t>(begin + options.chunk, n - 1);
-      std::unique_ptr<PagedSequenceKv> paged;
+      std::unique_ptr<SequenceKv> paged;
       if (pager) {
         absl::StatusOr<std::vector<PageRef>> pages = pager->PagesForChunk(begin, end);
         if (!pages.ok()) return pages.status();
-        paged = std::make_unique<PagedSequenceKv>(c, *store, *std::move(pages), options.attention);
+        paged = store->Sequence(*std::move(pages), options.attention);
       }
-      SequenceKv& kv = paged ? static_cast<SequenceKv&>(*paged) : *dense;
+      SequenceKv& kv = paged ? *paged : *dense;
       for (int64_t pos = begin; pos < end; ++pos) {
         if (absl::Status s = model.Forward(stream[pos], pos, kv, logits); !s.ok()) return s;
-        if (absl::Status s = reference.Forward(stream[pos], pos, ref_cache, ref_logits); !s.ok()) {
+        if (absl::Status s = reference.Forward(stream[pos], pos, *ref_cache, ref_logits); !s.ok()) {
           return s;
         }
         const int32_t next = stream[pos + 1];

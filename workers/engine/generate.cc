@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"     // absl::StrCat
-#include "workers/engine/kv_cache.h"  // KvCache
+#include "workers/engine/kv_factory.h"  // MakeSequenceKv
 
 namespace accllm {
 
@@ -44,7 +44,8 @@ absl::StatusOr<GenerateResult> Generate(const LlamaModel& model, std::span<const
   const int32_t n_prompt = static_cast<int32_t>(prompt.size());
   const int32_t capacity =
       static_cast<int32_t>(std::min<int64_t>(int64_t{n_prompt} + options.max_tokens, c.max_seq_len));
-  KvCache cache(c, std::max(capacity, n_prompt));
+  const int32_t kv_capacity = std::max(capacity, n_prompt);
+  std::unique_ptr<SequenceKv> cache = MakeSequenceKv(model, kv_capacity);  // float, KV8 or KV4
   Sampler sampler(options.sampling);
   std::vector<float> logits(c.vocab_size);
   GenerateResult result;
@@ -52,7 +53,7 @@ absl::StatusOr<GenerateResult> Generate(const LlamaModel& model, std::span<const
 
   for (int32_t pos = 0; pos < n_prompt; ++pos) {
     const bool last = pos + 1 == n_prompt;  // only the last prompt token needs logits
-    if (absl::Status s = model.Forward(prompt[pos], pos, cache,
+    if (absl::Status s = model.Forward(prompt[pos], pos, *cache,
                                        last ? std::span<float>(logits) : std::span<float>());
         !s.ok()) {
       return s;
@@ -74,11 +75,11 @@ absl::StatusOr<GenerateResult> Generate(const LlamaModel& model, std::span<const
       result.finish_reason = FinishReason::kLength;
       break;
     }
-    if (pos >= cache.capacity()) {
+    if (pos >= kv_capacity) {
       result.finish_reason = FinishReason::kContextFull;
       break;
     }
-    if (absl::Status s = model.Forward(next, pos, cache, logits); !s.ok()) return s;
+    if (absl::Status s = model.Forward(next, pos, *cache, logits); !s.ok()) return s;
     ++pos;
   }
   return result;

@@ -16,22 +16,18 @@ void RmsNorm(std::span<const float> x, std::span<const float> weight, float eps,
   for (size_t i = 0; i < x.size(); ++i) out[i] = weight[i] * (scale * x[i]);
 }
 
-absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const ModelDir& dir) {
+absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const ModelDir& dir,
+                                                             const LoadOptions& options) {
   auto model = std::unique_ptr<LlamaModel>(new LlamaModel());
   model->config_ = dir.config;
   model->tensors_ = dir.tensors;
   const ModelConfig& c = model->config_;
-  if (absl::Status s = CheckFloatTensors(c, *dir.tensors, dir.path); !s.ok()) return s;
+  if (absl::Status s = CheckModelTensors(c, *dir.tensors, dir.path); !s.ok()) return s;
+  absl::StatusOr<LinearLoader> loader = LinearLoader::Create(dir, options);
+  if (!loader.ok()) return loader.status();
 
-  auto matrix = [&](const std::string& name) -> absl::StatusOr<WeightMatrix> {
-    absl::StatusOr<TensorView> t = dir.tensors->Get(name);
-    if (!t.ok()) return t.status();
-    return WeightMatrix::FromTensor(*t);
-  };
-  auto linear = [&](const std::string& name) -> absl::StatusOr<std::shared_ptr<const Linear>> {
-    absl::StatusOr<WeightMatrix> m = matrix(name);
-    if (!m.ok()) return m.status();
-    return std::make_shared<const WeightMatrix>(*std::move(m));
+  auto linear = [&](int l, LayerLinear which) {
+    return loader->LoadLinear(LinearName(l, which), LinearShape(c, which));
   };
   auto vec = [&](const std::string& name) -> absl::StatusOr<std::vector<float>> {
     absl::StatusOr<TensorView> t = dir.tensors->Get(name);
@@ -46,27 +42,25 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const ModelDir& dir
     if (!result.ok()) return result.status(); \
     lhs = *std::move(result);             \
   } while (0)
-  ACCLLM_ASSIGN(model->embedding_, matrix(kEmbeddingName));
+  ACCLLM_ASSIGN(model->embedding_, loader->LoadEmbedding());
   model->layers_.resize(c.n_layers);
   for (int l = 0; l < c.n_layers; ++l) {
     Layer& layer = model->layers_[l];
     ACCLLM_ASSIGN(layer.attn_norm, vec(AttnNormName(l)));
     ACCLLM_ASSIGN(layer.ffn_norm, vec(FfnNormName(l)));
-    ACCLLM_ASSIGN(layer.wq, linear(LinearName(l, LayerLinear::kQ)));
-    ACCLLM_ASSIGN(layer.wk, linear(LinearName(l, LayerLinear::kK)));
-    ACCLLM_ASSIGN(layer.wv, linear(LinearName(l, LayerLinear::kV)));
-    ACCLLM_ASSIGN(layer.wo, linear(LinearName(l, LayerLinear::kO)));
-    ACCLLM_ASSIGN(layer.gate, linear(LinearName(l, LayerLinear::kGate)));
-    ACCLLM_ASSIGN(layer.up, linear(LinearName(l, LayerLinear::kUp)));
-    ACCLLM_ASSIGN(layer.down, linear(LinearName(l, LayerLinear::kDown)));
+    ACCLLM_ASSIGN(layer.wq, linear(l, LayerLinear::kQ));
+    ACCLLM_ASSIGN(layer.wk, linear(l, LayerLinear::kK));
+    ACCLLM_ASSIGN(layer.wv, linear(l, LayerLinear::kV));
+    ACCLLM_ASSIGN(layer.wo, linear(l, LayerLinear::kO));
+    ACCLLM_ASSIGN(layer.gate, linear(l, LayerLinear::kGate));
+    ACCLLM_ASSIGN(layer.up, linear(l, LayerLinear::kUp));
+    ACCLLM_ASSIGN(layer.down, linear(l, LayerLinear::kDown));
   }
   ACCLLM_ASSIGN(model->final_norm_, vec(kFinalNormName));
-  if (c.tie_embeddings) {
-    model->head_ = model->embedding_;
-  } else {
-    ACCLLM_ASSIGN(model->head_, matrix(kLmHeadName));
-  }
+  ACCLLM_ASSIGN(model->head_, loader->LoadHead());
 #undef ACCLLM_ASSIGN
+  if (loader->quantized()) model->kv_format_ = loader->quantization().kv_cache;
+  model->linear_bits_per_weight_ = loader->LinearBitsPerWeight();
   model->rope_ = Rope(c.head_dim(), c.rope_theta);
   return model;
 }
@@ -87,33 +81,43 @@ absl::Status LlamaModel::Forward(int32_t token, int64_t pos, SequenceKv& kv,
   std::vector<float> x(dim), xb(dim), q(dim), attn_out(dim), proj(dim);
   std::vector<float> k(c.kv_dim()), v(c.kv_dim());
   std::vector<float> gate(c.hidden_dim), up(c.hidden_dim);
-  embedding_.Row(token, x);
+  embedding_->Row(token, x);
+  auto observe = [&](int l, LayerLinear linear, std::span<const float> in) {
+    if (observer_ != nullptr) observer_->Observe(l, linear, in);
+  };
 
   for (int l = 0; l < c.n_layers; ++l) {
     const Layer& layer = layers_[l];
     RmsNorm(x, layer.attn_norm, static_cast<float>(c.norm_eps), xb);
+    observe(l, LayerLinear::kQ, xb);
     layer.wq->Apply(xb, q);
+    observe(l, LayerLinear::kK, xb);
     layer.wk->Apply(xb, k);
+    observe(l, LayerLinear::kV, xb);
     layer.wv->Apply(xb, v);
     rope_.ApplyAll(q, pos);
     kv.Store(l, pos, k, v);  // the store rotates k where its attention variant wants it
     kv.Attend(l, pos, q, attn_out);
+    observe(l, LayerLinear::kO, attn_out);
     layer.wo->Apply(attn_out, proj);
     for (int i = 0; i < dim; ++i) x[i] += proj[i];
 
     RmsNorm(x, layer.ffn_norm, static_cast<float>(c.norm_eps), xb);
+    observe(l, LayerLinear::kGate, xb);
     layer.gate->Apply(xb, gate);
+    observe(l, LayerLinear::kUp, xb);
     layer.up->Apply(xb, up);
     for (int i = 0; i < c.hidden_dim; ++i) {
       const float g = gate[i];
       gate[i] = g / (1.0f + std::exp(-g)) * up[i];  // SwiGLU: silu(gate) * up
     }
+    observe(l, LayerLinear::kDown, gate);
     layer.down->Apply(gate, proj);
     for (int i = 0; i < dim; ++i) x[i] += proj[i];
   }
   if (logits.empty()) return absl::OkStatus();
   RmsNorm(x, final_norm_, static_cast<float>(c.norm_eps), xb);
-  head_.MatVec(xb, logits);
+  head_->Apply(xb, logits);
   return absl::OkStatus();
 }
 

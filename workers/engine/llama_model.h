@@ -1,7 +1,8 @@
 // The float32 reference forward pass of a Llama-family decoder: embedding →
 // N × (RMSNorm → GQA attention with RoPE → residual → RMSNorm → SwiGLU → residual)
 // → RMSNorm → head. Clarity over speed: this is the oracle that quantized and
-// accelerated paths are compared with.
+// accelerated paths are compared with. A quantized directory runs through the
+// same Forward: its Linear / embedding / head objects come from LinearLoader.
 #ifndef ACCLLM_WORKERS_ENGINE_LLAMA_MODEL_H_
 #define ACCLLM_WORKERS_ENGINE_LLAMA_MODEL_H_
 
@@ -13,7 +14,11 @@
 #include "absl/status/status.h"              // absl::Status
 #include "absl/status/statusor.h"            // absl::StatusOr
 #include "model/model_dir.h"                 // ModelDir
+#include "workers/engine/activation_observer.h"  // ActivationObserver
+#include "quant/kv_quant.h"                  // KvFormat
+#include "workers/engine/embedding_table.h"  // EmbeddingTable
 #include "workers/engine/linear.h"           // Linear
+#include "workers/engine/linear_loader.h"    // LoadOptions
 #include "workers/engine/rope.h"             // Rope
 #include "workers/engine/sequence_kv.h"      // SequenceKv
 #include "workers/engine/weight_matrix.h"    // WeightMatrix
@@ -23,14 +28,27 @@ namespace accllm {
 class LlamaModel {
  public:
   // Keeps the directory's tensors mapped for as long as the model lives.
-  static absl::StatusOr<std::unique_ptr<LlamaModel>> Load(const ModelDir& dir);
+  // A quantized directory (config.json's quantization_config) is run as it is stored: packed
+  // weights with A8 or A16 activations, online rotations, int8 embedding/head.
+  static absl::StatusOr<std::unique_ptr<LlamaModel>> Load(const ModelDir& dir,
+                                                          const LoadOptions& options = {});
 
   const ModelConfig& config() const { return config_; }
+  // The KV cache the model wants (bits 16 = float; a float model's is the default KvFormat).
+  // MakeSequenceKv / MakeKvPagePool (kv_factory.h) build the matching cache.
+  const KvFormat& kv_format() const { return kv_format_; }
+  // Average stored bits per linear weight (scales, zeros, masks included; a float layer
+  // counts its dtype's width). Embedding and head are excluded.
+  double LinearBitsPerWeight() const { return linear_bits_per_weight_; }
 
   // Runs `token` at position `pos` (the cache holds what the sequence attends
   // to before `pos`), stores its K/V at `pos` and writes the vocab_size logits of
   // the next token. Empty `logits` skips the head (prefill tokens but the last).
   absl::Status Forward(int32_t token, int64_t pos, SequenceKv& kv, std::span<float> logits) const;
+
+  // Calibration tap: Forward reports each linear's input to `observer` (null: none). Not
+  // thread-safe with concurrent Forward calls; only `accllm quantize` sets it.
+  void set_observer(ActivationObserver* observer) const { observer_ = observer; }
 
  private:
   struct Layer {
@@ -41,11 +59,14 @@ class LlamaModel {
 
   ModelConfig config_;
   std::shared_ptr<const TensorStore> tensors_;
-  WeightMatrix embedding_;  // [vocab, dim]
+  std::shared_ptr<const EmbeddingTable> embedding_;  // [vocab, dim]
   std::vector<Layer> layers_;
   std::vector<float> final_norm_;  // [dim]
-  WeightMatrix head_;              // [vocab, dim]; the embedding when tied
+  std::shared_ptr<const Linear> head_;  // [vocab, dim]; the embedding's storage when tied
+  KvFormat kv_format_;
+  double linear_bits_per_weight_ = 32;
   Rope rope_;
+  mutable ActivationObserver* observer_ = nullptr;  // a tap, not part of the model's state
 };
 
 // RMSNorm: out = x / sqrt(mean(x²) + eps) * weight.

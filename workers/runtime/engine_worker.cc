@@ -10,7 +10,7 @@ namespace accllm {
 
 EngineWorker::EngineWorker(std::shared_ptr<const LlamaModel> model, int32_t num_pages,
                            int32_t page_size)
-    : model_(std::move(model)), store_(model_->config(), num_pages, page_size) {}
+    : model_(std::move(model)), pool_(MakeKvPagePool(*model_, num_pages, page_size)) {}
 
 uint64_t TokenSeed(uint64_t seed, int64_t position) {
   uint64_t state = seed ^ (static_cast<uint64_t>(position) * 0xd1342543de82ef95ull);
@@ -26,28 +26,28 @@ scheduler::ModelLimits LimitsFor(const ModelConfig& config) {
 }
 
 absl::StatusOr<int32_t> EngineWorker::RunChunk(const scheduler::SequenceChunk& chunk) {
-  if (chunk.page_size != store_.page_size()) {
+  if (chunk.page_size != pool_->page_size()) {
     return absl::InvalidArgumentError(absl::StrCat("chunk page size ", chunk.page_size,
                                                    " differs from the worker's ",
-                                                   store_.page_size()));
+                                                   pool_->page_size()));
   }
   for (const scheduler::PageCopy& copy : chunk.page_copies) {
-    if (copy.from < 0 || copy.to < 0 || copy.from >= store_.num_pages() ||
-        copy.to >= store_.num_pages()) {
+    if (copy.from < 0 || copy.to < 0 || copy.from >= pool_->num_pages() ||
+        copy.to >= pool_->num_pages()) {
       return absl::OutOfRangeError(absl::StrCat("page copy ", copy.from, " → ", copy.to,
                                                 " is outside the pool"));
     }
-    store_.CopyPage(copy.from, copy.to);
+    pool_->CopyPage(copy.from, copy.to);
   }
   std::vector<PageRef> pages;
   pages.reserve(chunk.pages.size());
   for (const scheduler::PageRef& p : chunk.pages) pages.push_back({p.logical, p.physical});
-  PagedSequenceKv kv(model_->config(), store_, std::move(pages), chunk.attention);
+  std::unique_ptr<SequenceKv> kv = pool_->Sequence(std::move(pages), chunk.attention);
   std::vector<float> logits(chunk.sample ? model_->config().vocab_size : 0);
   for (size_t i = 0; i < chunk.tokens.size(); ++i) {
     const bool last = i + 1 == chunk.tokens.size();
     absl::Status s =
-        model_->Forward(chunk.tokens[i], chunk.first_position + static_cast<int64_t>(i), kv,
+        model_->Forward(chunk.tokens[i], chunk.first_position + static_cast<int64_t>(i), *kv,
                         last ? std::span<float>(logits) : std::span<float>());
     if (!s.ok()) return s;
   }

@@ -1,5 +1,5 @@
 // A worker that runs the scheduler's steps on the engine in this process: it
-// owns the KV page pool's storage, applies copy-on-write page copies, feeds each
+// owns the KV page pool's storage (float or quantized, per the model), applies copy-on-write page copies, feeds each
 // chunk through the decoder over exactly the pages the scheduler gave it, and
 // samples on the worker side (logits never leave it). The sampler of a token is
 // seeded from (request seed, position), so a sequence recomputed on another
@@ -15,7 +15,7 @@
 #include "scheduler/scheduler.h"         // ModelLimits
 #include "scheduler/worker.h"            // Worker, StepBatch, StepOutput
 #include "workers/engine/llama_model.h"  // LlamaModel
-#include "workers/engine/paged_kv.h"     // PagedKvStore
+#include "workers/engine/kv_factory.h"   // KvPagePool
 
 namespace accllm {
 
@@ -25,14 +25,14 @@ class EngineWorker : public scheduler::Worker {
 
   absl::StatusOr<scheduler::StepOutput> Step(const scheduler::StepBatch& batch) override;
 
-  int32_t num_pages() const { return store_.num_pages(); }
-  int32_t page_size() const { return store_.page_size(); }
+  int32_t num_pages() const { return pool_->num_pages(); }
+  int32_t page_size() const { return pool_->page_size(); }
 
  private:
   absl::StatusOr<int32_t> RunChunk(const scheduler::SequenceChunk& chunk);
 
   std::shared_ptr<const LlamaModel> model_;
-  PagedKvStore store_;
+  std::unique_ptr<KvPagePool> pool_;  // float or KV4/KV8 pages, as the model says
 };
 
 // What a model allows requests to ask for, from its config: the vocabulary,

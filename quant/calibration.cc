@@ -1,0 +1,129 @@
+#include "quant/calibration.h"
+
+#include <algorithm>  // std::max
+#include <cmath>      // std::sqrt
+#include <fstream>    // std::ifstream
+#include <string>
+
+#include "absl/strings/numbers.h"    // absl::SimpleAtoi
+#include "absl/strings/str_cat.h"    // absl::StrCat
+#include "absl/strings/str_split.h"  // absl::StrSplit
+
+namespace accllm {
+namespace {
+constexpr int kInputsPerLayer = 4;
+}  // namespace
+
+LinearInput InputOf(LayerLinear linear) {
+  switch (linear) {
+    case LayerLinear::kQ:
+    case LayerLinear::kK:
+    case LayerLinear::kV:
+      return LinearInput::kAttnIn;
+    case LayerLinear::kO:
+      return LinearInput::kAttnOut;
+    case LayerLinear::kGate:
+    case LayerLinear::kUp:
+      return LinearInput::kFfnIn;
+    case LayerLinear::kDown:
+      break;
+  }
+  return LinearInput::kFfnHidden;
+}
+
+bool IsFirstOfInput(LayerLinear linear) {
+  return linear == LayerLinear::kQ || linear == LayerLinear::kO || linear == LayerLinear::kGate ||
+         linear == LayerLinear::kDown;
+}
+
+CalibrationStats::CalibrationStats(const ModelConfig& config) : n_layers_(config.n_layers) {
+  for (int32_t l = 0; l < n_layers_; ++l) {
+    for (int64_t cols : {config.dim, config.dim, config.dim, config.hidden_dim}) {
+      fit_.emplace_back(cols);
+      held_out_.emplace_back(cols);
+    }
+  }
+}
+
+size_t CalibrationStats::Index(int32_t layer, LayerLinear linear) const {
+  return static_cast<size_t>(layer * kInputsPerLayer + static_cast<int>(InputOf(linear)));
+}
+
+absl::Status CalibrationStats::Add(int32_t layer, LayerLinear linear, std::span<const float> x,
+                                   bool held_out) {
+  if (layer < 0 || layer >= n_layers_) {
+    return absl::InvalidArgumentError(absl::StrCat("calibration: no decoder layer ", layer));
+  }
+  if (!IsFirstOfInput(linear)) return absl::OkStatus();
+  HessianAccumulator& acc = held_out ? held_out_[Index(layer, linear)] : fit_[Index(layer, linear)];
+  return acc.Add(x, 1);
+}
+
+const HessianAccumulator& CalibrationStats::Fit(int32_t layer, LayerLinear linear) const {
+  return fit_[Index(layer, linear)];
+}
+const HessianAccumulator& CalibrationStats::HeldOut(int32_t layer, LayerLinear linear) const {
+  return held_out_[Index(layer, linear)];
+}
+int64_t CalibrationStats::fit_tokens() const { return fit_.empty() ? 0 : fit_[0].samples(); }
+int64_t CalibrationStats::held_out_tokens() const {
+  return held_out_.empty() ? 0 : held_out_[0].samples();
+}
+
+absl::StatusOr<std::vector<std::vector<int32_t>>> ReadCalibrationFile(
+    const std::filesystem::path& path, int32_t vocab_size, int32_t max_len) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open calibration file ", path.string()));
+  std::vector<std::vector<int32_t>> sequences;
+  std::string line;
+  for (int line_no = 1; std::getline(in, line); ++line_no) {
+    std::vector<int32_t> ids;
+    for (absl::string_view item :
+         absl::StrSplit(line, absl::ByAnyChar(" \t\r,"), absl::SkipEmpty())) {
+      int32_t id;
+      if (!absl::SimpleAtoi(item, &id) || id < 0 || id >= vocab_size) {
+        return absl::InvalidArgumentError(absl::StrCat(path.string(), ":", line_no, ": \"", item,
+                                                       "\" is not a token id in [0, ", vocab_size,
+                                                       ")"));
+      }
+      ids.push_back(id);
+    }
+    if (ids.empty()) continue;
+    if (static_cast<int64_t>(ids.size()) > max_len) {
+      return absl::InvalidArgumentError(absl::StrCat(path.string(), ":", line_no, ": ", ids.size(),
+                                                     " tokens, the model's context is ", max_len));
+    }
+    sequences.push_back(std::move(ids));
+  }
+  if (sequences.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": no token ids"));
+  }
+  return sequences;
+}
+
+double RelativeOutputErrorFromMoment(std::span<const float> w, std::span<const float> w_hat,
+                                     int64_t rows, int64_t cols, std::span<const double> h) {
+  // sum_r v_r^T H v_r for v = W - W_hat (error) and v = W (signal).
+  double err = 0.0, sig = 0.0;
+  std::vector<double> d(static_cast<size_t>(cols)), s(static_cast<size_t>(cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t j = 0; j < cols; ++j) {
+      s[j] = w[r * cols + j];
+      d[j] = s[j] - w_hat[r * cols + j];
+    }
+    for (int64_t i = 0; i < cols; ++i) {
+      const double* hi = h.data() + i * cols;
+      double hd = 0.0, hs = 0.0;
+      for (int64_t j = 0; j < cols; ++j) {
+        hd += hi[j] * d[j];
+        hs += hi[j] * s[j];
+      }
+      err += d[i] * hd;
+      sig += s[i] * hs;
+    }
+  }
+  if (sig <= 0.0) return err <= 0.0 ? 0.0 : INFINITY;
+  return std::sqrt(std::max(err, 0.0) / sig);
+}
+
+}  // namespace accllm

@@ -1,0 +1,65 @@
+#include "quant/calibration.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "quant/layer_error.h"       // RelativeOutputError
+#include "tests/support/test_env.h"  // TempDir, WriteFileOrDie
+
+namespace accllm {
+namespace {
+
+// The error from the inputs' second moment equals the one computed on the inputs themselves.
+TEST(CalibrationTest, MomentErrorMatchesErrorOnSamples) {
+  const int64_t rows = 5, cols = 12, samples = 40;
+  std::vector<float> w(rows * cols), w_hat(rows * cols), x(samples * cols);
+  for (size_t i = 0; i < w.size(); ++i) {
+    w[i] = std::sin(0.37f * i);
+    w_hat[i] = w[i] + 0.05f * std::cos(1.7f * i);
+  }
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.11f * i * i + 0.5f);
+  HessianAccumulator h(cols);
+  ASSERT_TRUE(h.Add(x, samples).ok());
+  const double from_moment = RelativeOutputErrorFromMoment(w, w_hat, rows, cols, h.Hessian());
+  absl::StatusOr<double> direct = RelativeOutputError(w, w_hat, rows, cols, x, samples);
+  ASSERT_TRUE(direct.ok());
+  EXPECT_NEAR(from_moment, *direct, 1e-5);
+}
+
+TEST(CalibrationTest, SitesAreSharedAndOnlyRecordedOnce) {
+  ModelConfig c;
+  c.dim = 4;
+  c.hidden_dim = 6;
+  c.n_layers = 2;
+  CalibrationStats stats(c);
+  std::vector<float> x4(4, 1.0f), x6(6, 1.0f);
+  for (LayerLinear l : {LayerLinear::kQ, LayerLinear::kK, LayerLinear::kV}) {
+    ASSERT_TRUE(stats.Add(1, l, x4, false).ok());
+  }
+  ASSERT_TRUE(stats.Add(1, LayerLinear::kDown, x6, true).ok());
+  EXPECT_EQ(stats.Fit(1, LayerLinear::kV).samples(), 1);
+  EXPECT_EQ(stats.Fit(1, LayerLinear::kO).samples(), 0);
+  EXPECT_EQ(stats.HeldOut(1, LayerLinear::kDown).cols(), 6);
+  EXPECT_EQ(stats.HeldOut(1, LayerLinear::kDown).samples(), 1);
+  EXPECT_FALSE(stats.Add(2, LayerLinear::kQ, x4, false).ok());
+  EXPECT_FALSE(stats.Add(0, LayerLinear::kQ, x6, false).ok());
+}
+
+TEST(CalibrationTest, ReadsOneSequencePerLineAndNamesBadItems) {
+  testing::TempDir tmp;
+  testing::WriteFileOrDie(tmp / "ok.txt", "1 2 3\n\n4,5\n");
+  auto seqs = ReadCalibrationFile(tmp / "ok.txt", 10, 8);
+  ASSERT_TRUE(seqs.ok()) << seqs.status();
+  EXPECT_EQ(*seqs, (std::vector<std::vector<int32_t>>{{1, 2, 3}, {4, 5}}));
+  testing::WriteFileOrDie(tmp / "bad.txt", "1 2\n3 10\n");
+  auto bad = ReadCalibrationFile(tmp / "bad.txt", 10, 8);
+  EXPECT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("bad.txt:2"), std::string::npos) << bad.status();
+  EXPECT_FALSE(ReadCalibrationFile(tmp / "ok.txt", 10, 2).ok());  // longer than the context
+  EXPECT_FALSE(ReadCalibrationFile(tmp / "missing.txt", 10, 8).ok());
+}
+
+}  // namespace
+}  // namespace accllm

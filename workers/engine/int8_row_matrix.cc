@@ -1,0 +1,92 @@
+#include "workers/engine/int8_row_matrix.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"  // absl::StrCat
+#include "model/dtype.h"           // HalfToFloat
+#include "quant/a8.h"              // QuantizeA8
+
+namespace accllm {
+namespace {
+
+absl::StatusOr<TensorView> GetChecked(const TensorStore& store, const std::string& name,
+                                      DType dtype, std::vector<int64_t> shape) {
+  if (!store.Contains(name)) {
+    return absl::NotFoundError(absl::StrCat(store.dir().string(), ": tensor \"", name,
+                                            "\" not found (an 8-bit table needs it)"));
+  }
+  absl::StatusOr<TensorView> t = store.Get(name);
+  if (!t.ok()) return t.status();
+  TensorView want;
+  want.shape = shape;
+  if (t->dtype != dtype || t->shape != shape) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        store.dir().string(), ": tensor \"", name, "\" is ", std::string(DTypeName(t->dtype)), " ",
+        t->ShapeString(), ", expected ", std::string(DTypeName(dtype)), " ", want.ShapeString()));
+  }
+  return t;
+}
+
+}  // namespace
+
+absl::StatusOr<Int8RowMatrix> Int8RowMatrix::Read(const TensorStore& store, std::string_view prefix,
+                                                  int64_t rows, int64_t cols, bool a8) {
+  const std::string p(prefix);
+  absl::StatusOr<TensorView> q = GetChecked(store, p + ".qweight", DType::kI8, {rows, cols});
+  if (!q.ok()) return q.status();
+  absl::StatusOr<TensorView> s = GetChecked(store, p + ".scales", DType::kF16, {rows});
+  if (!s.ok()) return s.status();
+  Int8RowMatrix m;
+  m.rows_ = rows;
+  m.cols_ = cols;
+  m.a8_ = a8;
+  m.q_.resize(static_cast<size_t>(rows * cols));
+  std::memcpy(m.q_.data(), q->data.data(), m.q_.size());
+  m.scales_.resize(static_cast<size_t>(rows));
+  std::memcpy(m.scales_.data(), s->data.data(), m.scales_.size() * 2);
+  m.scale_f_.resize(m.scales_.size());
+  for (int64_t r = 0; r < rows; ++r) {
+    const float v = HalfToFloat(m.scales_[r]);
+    if (!std::isfinite(v) || v < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(store.dir().string(), ": tensor \"", p,
+                                                     ".scales\" row ", r, " is ", v,
+                                                     ", expected a finite value >= 0"));
+    }
+    m.scale_f_[r] = v;
+  }
+  for (int8_t v : m.q_) {
+    if (v == -128) {
+      return absl::InvalidArgumentError(absl::StrCat(store.dir().string(), ": tensor \"", p,
+                                                     ".qweight\" holds -128 (symmetric int8 "
+                                                     "uses -127..127)"));
+    }
+  }
+  return m;
+}
+
+void Int8RowMatrix::Row(int64_t r, std::span<float> out) const {
+  const int8_t* q = q_.data() + r * cols_;
+  for (int64_t c = 0; c < cols_; ++c) out[c] = scale_f_[r] * static_cast<float>(q[c]);
+}
+
+void Int8RowMatrix::Apply(std::span<const float> x, std::span<float> y) const {
+  if (a8_) {
+    const A8Vector xq = QuantizeA8(x);
+    for (int64_t r = 0; r < rows_; ++r) {
+      const int8_t* q = q_.data() + r * cols_;
+      int32_t acc = 0;
+      for (int64_t c = 0; c < cols_; ++c) acc += int32_t{q[c]} * int32_t{xq.values[c]};
+      y[r] = static_cast<float>(acc) * scale_f_[r] * xq.scale;
+    }
+    return;
+  }
+  for (int64_t r = 0; r < rows_; ++r) {
+    const int8_t* q = q_.data() + r * cols_;
+    float sum = 0.0f;
+    for (int64_t c = 0; c < cols_; ++c) sum += static_cast<float>(q[c]) * x[c];
+    y[r] = scale_f_[r] * sum;
+  }
+}
+
+}  // namespace accllm

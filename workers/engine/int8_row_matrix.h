@@ -1,0 +1,45 @@
+// An int8 per-row symmetric matrix: the 8-bit embedding and LM head of a
+// quantized model, stored as "<name>.qweight" I8 [rows, cols] and
+// "<name>.scales" F16 [rows]; W[r, c] = scale[r] * q[r, c]. As the head with A8
+// activations, the final hidden state is quantized with QuantizeA8 and each row
+// is an exact int32 dot product, dequantized with scale[r] * x.scale.
+#ifndef ACCLLM_WORKERS_ENGINE_INT8_ROW_MATRIX_H_
+#define ACCLLM_WORKERS_ENGINE_INT8_ROW_MATRIX_H_
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"            // absl::StatusOr
+#include "model/tensor_store.h"              // TensorStore
+#include "workers/engine/embedding_table.h"  // EmbeddingTable
+#include "workers/engine/linear.h"           // Linear
+
+namespace accllm {
+
+class Int8RowMatrix : public Linear, public EmbeddingTable {
+ public:
+  // Reads "<prefix>.qweight" and "<prefix>.scales", checking dtype and shape [rows, cols];
+  // errors name the tensor. `a8`: Apply quantizes x to int8 (else float x).
+  static absl::StatusOr<Int8RowMatrix> Read(const TensorStore& store, std::string_view prefix,
+                                            int64_t rows, int64_t cols, bool a8);
+  int64_t rows() const override { return rows_; }
+  int64_t cols() const override { return cols_; }
+  void Apply(std::span<const float> x, std::span<float> y) const override;
+  void Row(int64_t r, std::span<float> out) const override;
+
+  const std::vector<int8_t>& values() const { return q_; }         // [rows, cols]
+  const std::vector<uint16_t>& scales() const { return scales_; }  // [rows] fp16 bits
+
+ private:
+  int64_t rows_ = 0, cols_ = 0;
+  bool a8_ = true;
+  std::vector<int8_t> q_;         // copied out of the mapping: I8 needs no alignment, but a
+  std::vector<uint16_t> scales_;  // F16 tensor may be misaligned in the file
+  std::vector<float> scale_f_;    // [rows] decoded scales
+};
+
+}  // namespace accllm
+
+#endif  // ACCLLM_WORKERS_ENGINE_INT8_ROW_MATRIX_H_

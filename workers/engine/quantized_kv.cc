@@ -1,0 +1,226 @@
+#include "workers/engine/quantized_kv.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"  // absl::StrCat
+#include "model/dtype.h"           // FloatToHalf, HalfToFloat
+
+namespace accllm {
+
+QuantizedKvStore::QuantizedKvStore(const ModelConfig& config, const KvFormat& format,
+                                   int32_t num_pages, int32_t page_size)
+    : format_(format),
+      kv_heads_(config.n_kv_heads),
+      kv_dim_(config.kv_dim()),
+      n_layers_(config.n_layers),
+      num_pages_(num_pages),
+      page_size_(page_size),
+      code_bytes_(KvCodeBytes(config.head_dim(), format.bits)) {
+  const size_t slots = static_cast<size_t>(num_pages) * n_layers_ * page_size;
+  k_codes_.resize(slots * kv_heads_ * code_bytes_);
+  v_codes_.resize(k_codes_.size());
+  k_params_.resize(slots * kv_heads_);
+  v_params_.resize(k_params_.size());
+  k_half_.resize(slots * kv_dim_);
+  v_half_.resize(k_half_.size());
+}
+
+int64_t QuantizedKvStore::bytes() const {
+  return static_cast<int64_t>(k_codes_.size() * 2 + k_params_.size() * 2 * sizeof(KvQuantParams) +
+                              k_half_.size() * 2 * sizeof(uint16_t));
+}
+
+size_t QuantizedKvStore::Slot(int32_t page, int32_t layer, int32_t slot) const {
+  return (static_cast<size_t>(page) * n_layers_ + layer) * page_size_ + slot;
+}
+
+void QuantizedKvStore::CopyPage(int32_t from, int32_t to) {
+  const size_t per_page = static_cast<size_t>(n_layers_) * page_size_;
+  auto copy = [&](auto& v, size_t width) {
+    std::copy_n(v.begin() + from * per_page * width, per_page * width,
+                v.begin() + to * per_page * width);
+  };
+  copy(k_codes_, kv_heads_ * code_bytes_);
+  copy(v_codes_, kv_heads_ * code_bytes_);
+  copy(k_params_, kv_heads_);
+  copy(v_params_, kv_heads_);
+  copy(k_half_, kv_dim_);
+  copy(v_half_, kv_dim_);
+}
+
+QuantizedSequenceKv::QuantizedSequenceKv(const ModelConfig& config, QuantizedKvStore& store,
+                                         std::vector<PageRef> pages, AttentionWindow window)
+    : config_(config),
+      store_(store),
+      pages_(std::move(pages)),
+      window_(window),
+      rope_(config.head_dim(), config.rope_theta) {}
+
+int32_t QuantizedSequenceKv::PhysicalPage(int64_t pos) const {
+  const int64_t logical = pos / store_.page_size();
+  auto it = std::lower_bound(pages_.begin(), pages_.end(), logical,
+                             [](const PageRef& p, int64_t l) { return p.logical < l; });
+  return it != pages_.end() && it->logical == logical ? it->physical : -1;
+}
+
+size_t QuantizedSequenceKv::SlotOf(int32_t layer, int64_t pos) const {
+  return store_.Slot(PhysicalPage(pos), layer, static_cast<int32_t>(pos % store_.page_size()));
+}
+
+absl::Status QuantizedSequenceKv::CheckWritable(int64_t pos) const {
+  if (pos < 0) return absl::OutOfRangeError(absl::StrCat("position ", pos, " is negative"));
+  const int32_t page = PhysicalPage(pos);
+  if (page < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("position ", pos, " (logical page ", pos / store_.page_size(),
+                     ") has no page in the sequence's page table"));
+  }
+  if (page >= store_.num_pages()) {
+    return absl::OutOfRangeError(
+        absl::StrCat("physical page ", page, " is outside the pool of ", store_.num_pages()));
+  }
+  for (int64_t p = 0; p < window_.SinkCount(pos); ++p) {
+    if (PhysicalPage(p) < 0) {
+      return absl::FailedPreconditionError(absl::StrCat("sink position ", p, " has no page"));
+    }
+  }
+  for (int64_t p = window_.WindowStart(pos); p <= pos; p += store_.page_size()) {
+    if (PhysicalPage(p) < 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("window position ", p, " of the query at ", pos, " has no page"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+void QuantizedSequenceKv::Store(int32_t layer, int64_t pos, std::span<const float> k,
+                                std::span<const float> v) {
+  const KvFormat& f = store_.format();
+  const int hd = config_.head_dim();
+  const size_t s = SlotOf(layer, pos);
+  key_.assign(k.begin(), k.end());
+  if (!window_.IsSink(pos)) rope_.ApplyAll(key_, pos);  // Λ sinks: RoPE at read time
+  if (!f.QuantizedAt(pos)) {
+    for (size_t i = 0; i < key_.size(); ++i) {
+      store_.KeyHalf(s)[i] = FloatToHalf(key_[i]);
+      store_.ValueHalf(s)[i] = FloatToHalf(v[i]);
+    }
+    return;
+  }
+  const int64_t cb = store_.code_bytes();
+  for (int h = 0; h < config_.n_kv_heads; ++h) {
+    std::span<float> kh(key_.data() + h * hd, static_cast<size_t>(hd));
+    RotateKeyOrQuery(f, kh);
+    store_.KeyParams(s)[h] =
+        QuantizeKv(kh, f.bits, {store_.KeyCodes(s) + h * cb, static_cast<size_t>(cb)});
+    store_.ValueParams(s)[h] = QuantizeKv(v.subspan(h * hd, hd), f.bits,
+                                          {store_.ValueCodes(s) + h * cb, static_cast<size_t>(cb)});
+  }
+}
+
+void QuantizedSequenceKv::KeyFloat(size_t s, int64_t pos, std::span<float> out) const {
+  const KvFormat& f = store_.format();
+  if (!f.QuantizedAt(pos)) {
+    for (size_t i = 0; i < out.size(); ++i) out[i] = HalfToFloat(store_.KeyHalf(s)[i]);
+    return;
+  }
+  const int hd = config_.head_dim();
+  const int64_t cb = store_.code_bytes();
+  for (int h = 0; h < config_.n_kv_heads; ++h) {
+    std::span<float> kh = out.subspan(h * hd, hd);
+    DequantizeKv({store_.KeyCodes(s) + h * cb, static_cast<size_t>(cb)}, store_.KeyParams(s)[h],
+                 f.bits, kh);
+    RotateKeyOrQuery(f, kh);  // the normalized Hadamard transform is its own inverse
+  }
+}
+
+void QuantizedSequenceKv::Attend(int32_t layer, int64_t pos, std::span<const float> q,
+                                 std::span<float> out) const {
+  const ModelConfig& c = config_;
+  const KvFormat& f = store_.format();
+  const int hd = c.head_dim();
+  const int kv_dim = c.kv_dim();
+  const int group = c.n_heads / c.n_kv_heads;
+  const int64_t cb = store_.code_bytes();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+
+  // The query in the keys' rotated frame, for dot products read off the codes.
+  q_rot_.assign(q.begin(), q.end());
+  for (int h = 0; h < c.n_heads; ++h) RotateKeyOrQuery(f, {q_rot_.data() + h * hd, size_t(hd)});
+
+  // Positions read: the Λ sinks (float keys, rotated to their in-cache positions), then the window.
+  const int64_t n_sinks = window_.SinkCount(pos);
+  positions_.clear();
+  slots_.clear();
+  sink_keys_.resize(static_cast<size_t>(std::max<int64_t>(n_sinks, 1)) * kv_dim);
+  for (int64_t j = 0; j < n_sinks; ++j) {
+    positions_.push_back(j);
+    slots_.push_back(SlotOf(layer, j));
+    std::span<float> kj(sink_keys_.data() + j * kv_dim, static_cast<size_t>(kv_dim));
+    KeyFloat(slots_.back(), j, kj);
+    rope_.ApplyAll(kj, window_.SinkRopePosition(pos, static_cast<int32_t>(j)));
+  }
+  for (int64_t p = window_.WindowStart(pos); p <= pos; ++p) {
+    positions_.push_back(p);
+    slots_.push_back(SlotOf(layer, p));
+  }
+  const size_t n = positions_.size();
+  scores_.resize(n);
+  key_.resize(kv_dim);
+  for (int h = 0; h < c.n_heads; ++h) {
+    const int g = h / group;
+    const float* qh = q.data() + h * hd;
+    std::span<const float> qr(q_rot_.data() + h * hd, static_cast<size_t>(hd));
+    float max = -INFINITY;
+    for (size_t i = 0; i < n; ++i) {
+      const int64_t p = positions_[i];
+      const size_t s = slots_[i];
+      float dot = 0.0f;
+      if (static_cast<int64_t>(i) < n_sinks) {
+        const float* k = sink_keys_.data() + i * kv_dim + g * hd;
+        for (int d = 0; d < hd; ++d) dot += qh[d] * k[d];
+      } else if (!f.QuantizedAt(p)) {
+        const uint16_t* k = store_.KeyHalf(s) + g * hd;
+        for (int d = 0; d < hd; ++d) dot += qh[d] * HalfToFloat(k[d]);
+      } else {
+        dot = DotQuantizedKey(qr, {store_.KeyCodes(s) + g * cb, static_cast<size_t>(cb)},
+                              store_.KeyParams(s)[g], f.bits);
+      }
+      scores_[i] = dot * scale;
+      max = std::max(max, scores_[i]);
+    }
+    float sum = 0.0f;
+    for (size_t i = 0; i < n; ++i) sum += (scores_[i] = std::exp(scores_[i] - max));
+    std::span<float> o = out.subspan(h * hd, hd);
+    std::fill(o.begin(), o.end(), 0.0f);
+    for (size_t i = 0; i < n; ++i) {
+      const float w = scores_[i] / sum;
+      const size_t s = slots_[i];
+      if (!f.QuantizedAt(positions_[i])) {
+        const uint16_t* v = store_.ValueHalf(s) + g * hd;
+        for (int d = 0; d < hd; ++d) o[d] += w * HalfToFloat(v[d]);
+      } else {
+        AccumulateQuantizedValue(w, {store_.ValueCodes(s) + g * cb, static_cast<size_t>(cb)},
+                                 store_.ValueParams(s)[g], f.bits, o);
+      }
+    }
+  }
+}
+
+QuantizedKvCache::QuantizedKvCache(const ModelConfig& config, const KvFormat& format,
+                                   int32_t capacity)
+    : capacity_(capacity),
+      store_(config, format, 1, std::max(capacity, 1)),
+      seq_(config, store_, {PageRef{0, 0}}, AttentionWindow::Dense()) {}
+
+absl::Status QuantizedKvCache::CheckWritable(int64_t pos) const {
+  if (pos < 0 || pos >= capacity_) {
+    return absl::OutOfRangeError(
+        absl::StrCat("position ", pos, " is outside the KV cache [0, ", capacity_, ")"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace accllm

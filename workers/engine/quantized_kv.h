@@ -1,0 +1,125 @@
+// KV4 / KV8 cache pages: real low-bit K/V, read by the attention without ever
+// materializing a float cache. Per token, per KV head, per layer: codes
+// ([head_dim] at `bits` each, bit_pack.h order) + fp16 scale/zero (kv_quant.h).
+// Positions < KvFormat::sink_tokens keep fp16 K/V instead (IntactKV: the sinks
+// carry the outliers low-bit KV destroys).
+//
+// Keys follow PagedSequenceKv's Λ rule: window keys are stored after RoPE, Λ sink
+// keys before RoPE and rotated on the fly to AttentionWindow::SinkRopePosition.
+// A quantized key is first Hadamard-rotated per head when rotate_keys (the query
+// gets the same rotation, so q·k is unchanged and read straight off the codes by
+// DotQuantizedKey); a Λ sink key that is quantized (sink_tokens < S) is
+// dequantized and un-rotated before its on-the-fly RoPE.
+#ifndef ACCLLM_WORKERS_ENGINE_QUANTIZED_KV_H_
+#define ACCLLM_WORKERS_ENGINE_QUANTIZED_KV_H_
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "model/attention_window.h"      // AttentionWindow
+#include "model/config.h"                // ModelConfig
+#include "quant/kv_quant.h"              // KvFormat, KvQuantParams
+#include "workers/engine/paged_kv.h"     // PageRef
+#include "workers/engine/rope.h"         // Rope
+#include "workers/engine/sequence_kv.h"  // SequenceKv
+
+namespace accllm {
+
+// A pool of pages of P positions × all layers, K and V, in `format` (bits 4 or 8).
+class QuantizedKvStore {
+ public:
+  QuantizedKvStore(const ModelConfig& config, const KvFormat& format, int32_t num_pages,
+                   int32_t page_size);
+
+  const KvFormat& format() const { return format_; }
+  int32_t num_pages() const { return num_pages_; }
+  int32_t page_size() const { return page_size_; }
+  int64_t code_bytes() const { return code_bytes_; }  // of one [head_dim] vector
+  // Bytes of the pool: codes + scales/zeros + the fp16 sink slots.
+  int64_t bytes() const;
+
+  // One slot (page, layer, position in page). Codes: [kv_heads, code_bytes];
+  // params: [kv_heads]; fp16: [kv_dim] raw half bits (used by sink positions only).
+  size_t Slot(int32_t page, int32_t layer, int32_t slot) const;
+  uint8_t* KeyCodes(size_t s) { return k_codes_.data() + s * kv_heads_ * code_bytes_; }
+  uint8_t* ValueCodes(size_t s) { return v_codes_.data() + s * kv_heads_ * code_bytes_; }
+  const uint8_t* KeyCodes(size_t s) const { return k_codes_.data() + s * kv_heads_ * code_bytes_; }
+  const uint8_t* ValueCodes(size_t s) const {
+    return v_codes_.data() + s * kv_heads_ * code_bytes_;
+  }
+  KvQuantParams* KeyParams(size_t s) { return k_params_.data() + s * kv_heads_; }
+  KvQuantParams* ValueParams(size_t s) { return v_params_.data() + s * kv_heads_; }
+  const KvQuantParams* KeyParams(size_t s) const { return k_params_.data() + s * kv_heads_; }
+  const KvQuantParams* ValueParams(size_t s) const { return v_params_.data() + s * kv_heads_; }
+  uint16_t* KeyHalf(size_t s) { return k_half_.data() + s * kv_dim_; }
+  uint16_t* ValueHalf(size_t s) { return v_half_.data() + s * kv_dim_; }
+  const uint16_t* KeyHalf(size_t s) const { return k_half_.data() + s * kv_dim_; }
+  const uint16_t* ValueHalf(size_t s) const { return v_half_.data() + s * kv_dim_; }
+  // Copies a whole page (copy-on-write of shared prefix pages).
+  void CopyPage(int32_t from, int32_t to);
+
+ private:
+  KvFormat format_;
+  int32_t kv_heads_, kv_dim_, n_layers_, num_pages_, page_size_;
+  int64_t code_bytes_;
+  std::vector<uint8_t> k_codes_, v_codes_;          // [pages, layers, P, kv_heads, code_bytes]
+  std::vector<KvQuantParams> k_params_, v_params_;  // [pages, layers, P, kv_heads]
+  std::vector<uint16_t> k_half_, v_half_;           // [pages, layers, P, kv_dim] fp16
+};
+
+// One sequence's quantized K/V over a page table (same contract as PagedSequenceKv).
+class QuantizedSequenceKv : public SequenceKv {
+ public:
+  QuantizedSequenceKv(const ModelConfig& config, QuantizedKvStore& store,
+                      std::vector<PageRef> pages, AttentionWindow window);
+
+  absl::Status CheckWritable(int64_t pos) const override;
+  void Store(int32_t layer, int64_t pos, std::span<const float> k,
+             std::span<const float> v) override;
+  void Attend(int32_t layer, int64_t pos, std::span<const float> q,
+              std::span<float> out) const override;
+
+ private:
+  int32_t PhysicalPage(int64_t pos) const;  // -1 when not paged in
+  size_t SlotOf(int32_t layer, int64_t pos) const;
+  // The key of `pos` as float in the frame it was stored in (pre- or post-RoPE), the
+  // Hadamard rotation undone: out [kv_dim].
+  void KeyFloat(size_t slot, int64_t pos, std::span<float> out) const;
+
+  ModelConfig config_;
+  QuantizedKvStore& store_;
+  std::vector<PageRef> pages_;
+  AttentionWindow window_;
+  Rope rope_;
+  mutable std::vector<float> q_rot_, sink_keys_, key_, scores_;  // scratch
+  mutable std::vector<size_t> slots_;
+  mutable std::vector<int64_t> positions_;
+};
+
+// The dense form: one sequence, `capacity` positions, full causal attention
+// (the quantized counterpart of KvCache).
+class QuantizedKvCache : public SequenceKv {
+ public:
+  QuantizedKvCache(const ModelConfig& config, const KvFormat& format, int32_t capacity);
+
+  int32_t capacity() const { return capacity_; }
+  absl::Status CheckWritable(int64_t pos) const override;
+  void Store(int32_t layer, int64_t pos, std::span<const float> k,
+             std::span<const float> v) override {
+    seq_.Store(layer, pos, k, v);
+  }
+  void Attend(int32_t layer, int64_t pos, std::span<const float> q,
+              std::span<float> out) const override {
+    seq_.Attend(layer, pos, q, out);
+  }
+
+ private:
+  int32_t capacity_;
+  QuantizedKvStore store_;  // one page of `capacity` slots
+  QuantizedSequenceKv seq_;
+};
+
+}  // namespace accllm
+
+#endif  // ACCLLM_WORKERS_ENGINE_QUANTIZED_KV_H_

@@ -1,0 +1,55 @@
+// A quantized linear layer as the decoder's Linear: packed W2/W3/W4/W8 (uniform
+// or pow2, dense or 2:4) with real A8 activations (per-token int8, int32
+// accumulation) or float activations (A16). The A8 path runs the tiled SIMD GEMV
+// (workers/cpu/gemv_a8.h) when the layer tiles (dense uniform 2/4/8-bit, group %
+// 16 == 0) and the scalar oracle MatVecA8 otherwise; both give the same bits.
+#ifndef ACCLLM_WORKERS_ENGINE_QUANTIZED_LINEAR_A8_H_
+#define ACCLLM_WORKERS_ENGINE_QUANTIZED_LINEAR_A8_H_
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+
+#include "quant/quantized_linear.h"    // QuantizedLinear
+#include "workers/cpu/thread_pool.h"   // ThreadPool
+#include "workers/cpu/tiled_linear.h"  // TiledLinear
+#include "workers/engine/linear.h"     // Linear
+
+namespace accllm {
+
+// The model's kernel threads. ThreadPool::ParallelFor is not reentrant, so a
+// caller that finds the pool busy (another sequence's Forward on another thread)
+// runs its GEMV on its own thread instead of waiting.
+struct SharedThreadPool {
+  explicit SharedThreadPool(int threads) : pool(threads) {}
+  ThreadPool pool;
+  std::mutex busy;
+};
+
+class QuantizedLinearA8 : public Linear {
+ public:
+  // activation_bits: 8 (A8) or 16. `pool` may be null (one thread); `use_simd`
+  // false forces the scalar oracle (tests compare the two).
+  QuantizedLinearA8(QuantizedLinear q, int activation_bits, std::shared_ptr<SharedThreadPool> pool,
+                    bool use_simd);
+
+  int64_t rows() const override { return q_.layout.rows; }
+  int64_t cols() const override { return q_.layout.cols; }
+  void Apply(std::span<const float> x, std::span<float> y) const override;
+
+  const QuantizedLinear& weights() const { return q_; }
+  bool uses_simd() const { return tiled_.has_value(); }
+
+ private:
+  QuantizedLinear q_;
+  QuantizedLinearView view_;  // into q_
+  int activation_bits_;
+  std::shared_ptr<SharedThreadPool> pool_;
+  std::optional<TiledLinear> tiled_;
+};
+
+}  // namespace accllm
+
+#endif  // ACCLLM_WORKERS_ENGINE_QUANTIZED_LINEAR_A8_H_
