@@ -13,7 +13,11 @@ row() {  # name, quantize flags...
   "$accllm" quantize --model "$ref" --out "$out" --seed 1 "$@" > /dev/null 2>&1 || {
     echo "$name quantize failed"; return; }
   json=$("$accllm" eval --model "$out" --reference "$ref" --streams 8 --length 256 --seed 1 --json)
-  python3 -c 'import json,sys; j=json.loads(sys.argv[2]); print(f"{sys.argv[1]:<34} {j[\"kl_mean\"]:>9.4f} {j[\"top1_agreement\"]:>7.4f} {j[\"bits_per_weight\"]:>6.3f}")' "$name" "$json"
+  python3 - "$name" "$json" <<'PY'
+import json, sys
+j = json.loads(sys.argv[2])
+print(f"{sys.argv[1]:<34} {j['kl_mean']:>9.4f} {j['top1_agreement']:>7.4f} {j['bits_per_weight']:>6.3f}")
+PY
   rm -rf "$out"
 }
 printf '%-34s %9s %7s %6s\n' config kl_mean top1 bpw
