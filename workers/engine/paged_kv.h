@@ -25,6 +25,24 @@ struct PageRef {
   int32_t physical = 0;
 };
 
+// A sequence's live pages, sorted by logical index: which physical page holds a
+// position, and whether a query at a position finds every page it writes or reads.
+class PageTable {
+ public:
+  PageTable(std::vector<PageRef> pages, int32_t page_size)
+      : pages_(std::move(pages)), page_size_(page_size) {}
+  int32_t page_size() const { return page_size_; }
+  int32_t PhysicalPage(int64_t pos) const;  // -1 when not paged in
+  // The query at `pos` writes pos and reads its sinks and window (per `window`);
+  // FailedPrecondition names the first position without a page, OutOfRange a
+  // physical page outside a pool of `num_pages`.
+  absl::Status CheckCovers(int64_t pos, const AttentionWindow& window, int32_t num_pages) const;
+
+ private:
+  std::vector<PageRef> pages_;
+  int32_t page_size_;
+};
+
 // What the engine needs from a page allocator for one growing sequence: the
 // page table that covers a chunk [begin, end) — every position its queries write
 // or read. The scheduler's Λ page table implements it; pages no longer needed
@@ -76,12 +94,11 @@ class PagedSequenceKv : public SequenceKv {
               std::span<float> out) const override;
 
  private:
-  // Physical page holding `pos`, or -1.
-  int32_t PhysicalPage(int64_t pos) const;
+  int32_t PhysicalPage(int64_t pos) const { return table_.PhysicalPage(pos); }
 
   ModelConfig config_;
   PagedKvStore& store_;
-  std::vector<PageRef> pages_;
+  PageTable table_;
   AttentionWindow window_;
   Rope rope_;
   mutable std::vector<float> sink_keys_;  // scratch: [S, kv_dim] rotated sinks

@@ -54,45 +54,16 @@ QuantizedSequenceKv::QuantizedSequenceKv(const ModelConfig& config, QuantizedKvS
                                          std::vector<PageRef> pages, AttentionWindow window)
     : config_(config),
       store_(store),
-      pages_(std::move(pages)),
+      table_(std::move(pages), store.page_size()),
       window_(window),
       rope_(config.head_dim(), config.rope_theta) {}
-
-int32_t QuantizedSequenceKv::PhysicalPage(int64_t pos) const {
-  const int64_t logical = pos / store_.page_size();
-  auto it = std::lower_bound(pages_.begin(), pages_.end(), logical,
-                             [](const PageRef& p, int64_t l) { return p.logical < l; });
-  return it != pages_.end() && it->logical == logical ? it->physical : -1;
-}
 
 size_t QuantizedSequenceKv::SlotOf(int32_t layer, int64_t pos) const {
   return store_.Slot(PhysicalPage(pos), layer, static_cast<int32_t>(pos % store_.page_size()));
 }
 
 absl::Status QuantizedSequenceKv::CheckWritable(int64_t pos) const {
-  if (pos < 0) return absl::OutOfRangeError(absl::StrCat("position ", pos, " is negative"));
-  const int32_t page = PhysicalPage(pos);
-  if (page < 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("position ", pos, " (logical page ", pos / store_.page_size(),
-                     ") has no page in the sequence's page table"));
-  }
-  if (page >= store_.num_pages()) {
-    return absl::OutOfRangeError(
-        absl::StrCat("physical page ", page, " is outside the pool of ", store_.num_pages()));
-  }
-  for (int64_t p = 0; p < window_.SinkCount(pos); ++p) {
-    if (PhysicalPage(p) < 0) {
-      return absl::FailedPreconditionError(absl::StrCat("sink position ", p, " has no page"));
-    }
-  }
-  for (int64_t p = window_.WindowStart(pos); p <= pos; p += store_.page_size()) {
-    if (PhysicalPage(p) < 0) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("window position ", p, " of the query at ", pos, " has no page"));
-    }
-  }
-  return absl::OkStatus();
+  return table_.CheckCovers(pos, window_, store_.num_pages());
 }
 
 void QuantizedSequenceKv::Store(int32_t layer, int64_t pos, std::span<const float> k,

@@ -81,7 +81,7 @@ class QuantizedSequenceKv : public SequenceKv {
               std::span<float> out) const override;
 
  private:
-  int32_t PhysicalPage(int64_t pos) const;  // -1 when not paged in
+  int32_t PhysicalPage(int64_t pos) const { return table_.PhysicalPage(pos); }
   size_t SlotOf(int32_t layer, int64_t pos) const;
   // The key of `pos` as float in the frame it was stored in (pre- or post-RoPE), the
   // Hadamard rotation undone: out [kv_dim].
@@ -89,7 +89,7 @@ class QuantizedSequenceKv : public SequenceKv {
 
   ModelConfig config_;
   QuantizedKvStore& store_;
-  std::vector<PageRef> pages_;
+  PageTable table_;
   AttentionWindow window_;
   Rope rope_;
   mutable std::vector<float> q_rot_, sink_keys_, key_, scores_;  // scratch
