@@ -7,7 +7,7 @@ JOBS       ?= $(shell nproc)
 MODEL_DIR  ?= models/default
 CMAKE_FLAGS ?=
 
-APT_PACKAGES := cmake ninja-build g++ pkg-config \
+APT_PACKAGES := cmake ninja-build g++ pkg-config prometheus \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev \
   libspdlog-dev prometheus-cpp-dev libxrt-dev libgtest-dev libgmock-dev libbenchmark-dev \
   libhwy-dev libsentencepiece-dev nlohmann-json3-dev

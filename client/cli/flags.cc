@@ -53,3 +53,14 @@ ABSL_FLAG(std::string, layer_config, "",
           "JSON file of per-layer overrides (mixed precision / scheme; see `quantize --help`)");
 ABSL_FLAG(int32_t, embedding_bits, 8, "embedding: 8 (int8 rows) or 16 (fp16)");
 ABSL_FLAG(int32_t, head_bits, 8, "LM head: 8 (int8 rows) or 16 (fp16)");
+
+ABSL_FLAG(std::string, server, "127.0.0.1:50051", "accllm-server address HOST:PORT");
+ABSL_FLAG(int32_t, concurrency, 1, "requests in flight at once");
+ABSL_FLAG(int32_t, requests, 16, "requests to send in total");
+
+ABSL_FLAG(int32_t, prompt_tokens, 128, "prompt length in tokens");
+ABSL_FLAG(int32_t, gen_tokens, 128, "tokens to generate per request");
+ABSL_FLAG(int32_t, batch, 1, "sequences decoded together");
+ABSL_FLAG(int64_t, context, 0,
+          "positions already in the KV cache before the timed decode (0: just the prompt)");
+ABSL_FLAG(int32_t, threads, 0, "worker threads (0: all cores)");

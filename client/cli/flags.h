@@ -56,4 +56,15 @@ ABSL_DECLARE_FLAG(std::string, layer_config);
 ABSL_DECLARE_FLAG(int32_t, embedding_bits);
 ABSL_DECLARE_FLAG(int32_t, head_bits);
 
+// serving clients (generate, models, workers, bench-serve)
+ABSL_DECLARE_FLAG(std::string, server);
+ABSL_DECLARE_FLAG(int32_t, concurrency);
+ABSL_DECLARE_FLAG(int32_t, requests);
+// benchmarks (bench-engine, bench-serve)
+ABSL_DECLARE_FLAG(int32_t, prompt_tokens);
+ABSL_DECLARE_FLAG(int32_t, gen_tokens);
+ABSL_DECLARE_FLAG(int32_t, batch);
+ABSL_DECLARE_FLAG(int64_t, context);
+ABSL_DECLARE_FLAG(int32_t, threads);
+
 #endif  // ACCLLM_CLIENT_CLI_FLAGS_H_
