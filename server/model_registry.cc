@@ -64,10 +64,20 @@ absl::StatusOr<ModelStatus> ModelRegistry::Unload(const std::string& name) {
     return absl::FailedPreconditionError(absl::StrCat("model ", name, " is being loaded"));
   }
   // In-flight requests keep their shared_ptr; the model is freed when the last ends.
+  e.unloading = e.serving;
   dropped = std::move(e.serving);
-  e.status.state = ModelState::kAvailable;
+  e.status.state = ModelState::kUnloading;
   e.status.reason.clear();
-  return e.status;
+  // Reported as AVAILABLE at once when no request holds it (freed after the lock).
+  ModelStatus reported = e.status;
+  if (dropped.use_count() == 1) reported.state = ModelState::kAvailable;
+  return reported;
+}
+
+ModelStatus ModelRegistry::Current(const Entry& e) {
+  ModelStatus s = e.status;
+  if (s.state == ModelState::kUnloading && e.unloading.expired()) s.state = ModelState::kAvailable;
+  return s;
 }
 
 absl::StatusOr<std::shared_ptr<Servable>> ModelRegistry::Acquire(const std::string& name) const {
@@ -77,7 +87,7 @@ absl::StatusOr<std::shared_ptr<Servable>> ModelRegistry::Acquire(const std::stri
   const Entry& e = it->second;
   if (!e.serving) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "model ", name, " is ", std::string(ModelStateName(e.status.state)),
+        "model ", name, " is ", std::string(ModelStateName(Current(e).state)),
         e.status.reason.empty() ? "" : absl::StrCat(": ", e.status.reason)));
   }
   return e.serving;
@@ -87,13 +97,13 @@ absl::StatusOr<ModelStatus> ModelRegistry::Status(const std::string& name) const
   std::lock_guard<std::mutex> lock(mu_);
   auto it = models_.find(name);
   if (it == models_.end()) return absl::NotFoundError(absl::StrCat("unknown model ", name));
-  return it->second.status;
+  return Current(it->second);
 }
 
 std::vector<ModelStatus> ModelRegistry::List() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<ModelStatus> out;
-  for (const auto& [name, e] : models_) out.push_back(e.status);
+  for (const auto& [name, e] : models_) out.push_back(Current(e));
   return out;
 }
 

@@ -1,6 +1,7 @@
 // Which models serve: one explicit lifecycle per model name, in one place.
 //
 //   AVAILABLE ──Load──▶ LOADING ──ok──▶ READY ──Unload──▶ UNLOADING ──▶ AVAILABLE
+//                                                 (until its last request ends)
 //                          │                 ╰──Load (reload)──╮
 //                          ╰──error──▶ FAILED (reason)         ▼
 //                                      READY keeps serving the old version while
@@ -78,8 +79,12 @@ class ModelRegistry {
   struct Entry {
     ModelStatus status;
     std::shared_ptr<Servable> serving;  // null unless READY (or reloading)
+    std::weak_ptr<Servable> unloading;  // UNLOADING until the last request lets go of it
     bool busy = false;                  // a load or unload is running
   };
+
+  // kUnloading turns kAvailable once the unloaded version is freed.
+  static ModelStatus Current(const Entry& e);
 
   ModelLoader& loader_;
   mutable std::mutex mu_;

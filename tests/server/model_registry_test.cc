@@ -47,11 +47,12 @@ TEST(ModelRegistryTest, LoadServeUnload) {
   EXPECT_EQ(s->version, 1);
   std::shared_ptr<Servable> in_flight = *registry.Acquire("m");
   ASSERT_TRUE(registry.Unload("m").ok());
-  EXPECT_EQ(registry.Status("m")->state, ModelState::kAvailable);
+  EXPECT_EQ(registry.Status("m")->state, ModelState::kUnloading);  // a request still runs
   EXPECT_EQ(registry.Acquire("m").status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(loader.live.load(), 1);  // the running request still holds it
   in_flight.reset();
   EXPECT_EQ(loader.live.load(), 0);
+  EXPECT_EQ(registry.Status("m")->state, ModelState::kAvailable);
   EXPECT_EQ(registry.Unload("m").status().code(), absl::StatusCode::kNotFound);
 }
 
