@@ -6,6 +6,8 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 MODEL_DIR  ?= models/default
 CMAKE_FLAGS ?=
+SERVE_PORT ?= 50051
+METRICS_PORT ?= 9464
 
 APT_PACKAGES := cmake ninja-build g++ pkg-config prometheus \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev \
@@ -56,9 +58,13 @@ $(MODEL_DIR)/config.json: | build
 
 demo-model: build $(MODEL_DIR)/config.json
 
-# Until the serving daemon lands, `make serve` runs the engine demo on the default model.
+# The daemon on 127.0.0.1: gRPC on $(SERVE_PORT), Prometheus /metrics on $(METRICS_PORT),
+# every model under models/ (the default one included) on one local CPU worker.
+# Then: build/bin/accllm generate --server 127.0.0.1:$(SERVE_PORT) --prompt "Once upon a time"
 serve: demo-model
-	$(BUILD)/bin/accllm run --model $(MODEL_DIR) --prompt "Once upon a time" --max-tokens 64 --seed 1
+	$(BUILD)/bin/accllm-server --listen 127.0.0.1:$(SERVE_PORT) \
+	  --metrics-listen 127.0.0.1:$(METRICS_PORT) --model-repository $(dir $(MODEL_DIR)) \
+	  --default-model $(notdir $(MODEL_DIR))
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,110 @@
+#include "tests/integration/serving_fixture.h"
+
+#include "gtest/gtest.h"
+#include "grpcpp/create_channel.h"                   // grpc::CreateChannel
+#include "grpcpp/security/credentials.h"             // grpc::InsecureChannelCredentials
+#include "tests/integration/health.grpc.pb.h"        // grpc::health::v1::Health
+
+namespace accllm::testing {
+
+void ServingTest::MakeTinyModel(const std::string& name, uint64_t seed) {
+  const CommandResult r = RunCommand((BinDir() / "accllm").string() + " synth --shape tiny --seed " +
+                                     std::to_string(seed) + " --out " + (repo() / name).string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+bool ServingTest::MakeStories260K(const std::string& name) {
+  std::optional<std::filesystem::path> dir = Stories260KDir();
+  if (!dir) return false;
+  const CommandResult r = RunCommand((BinDir() / "accllm").string() + " convert --from llama2c --in " +
+                                     (*dir / "stories260K.bin").string() + " --out " +
+                                     (repo() / name).string());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.exit_code == 0;
+}
+
+std::unique_ptr<Daemon> ServingTest::StartServer(const std::string& name,
+                                                 std::vector<std::string> args) {
+  std::filesystem::create_directories(repo());
+  std::vector<std::string> all = {"--listen=127.0.0.1:0", "--metrics-listen=127.0.0.1:0",
+                                  "--ready-file=" + (dir_ / (name + ".ready")).string(),
+                                  "--model-repository=" + repo().string(),
+                                  "--worker-threads=1", "--worker-kv-pages=512"};
+  all.insert(all.end(), args.begin(), args.end());
+  auto d = std::make_unique<Daemon>(name, BinDir() / "accllm-server", all, dir_.path(),
+                                    dir_ / (name + ".ready"));
+  EXPECT_TRUE(d->ok()) << d->Log();
+  return d;
+}
+
+std::unique_ptr<Daemon> ServingTest::StartWorker(const std::string& name,
+                                                 const std::string& scheduler,
+                                                 std::vector<std::string> args) {
+  std::vector<std::string> all = {"--listen=127.0.0.1:0", "--metrics-listen=127.0.0.1:0",
+                                  "--scheduler=" + scheduler, "--device=cpu", "--threads=1",
+                                  "--kv-pages=512",
+                                  "--ready-file=" + (dir_ / (name + ".ready")).string()};
+  all.insert(all.end(), args.begin(), args.end());
+  auto d = std::make_unique<Daemon>(name, BinDir() / "accllm-worker", all, dir_.path(),
+                                    dir_ / (name + ".ready"));
+  EXPECT_TRUE(d->ok()) << d->Log();
+  return d;
+}
+
+std::unique_ptr<client::Client> ServingTest::Connect(const Daemon& server) {
+  absl::StatusOr<std::unique_ptr<client::Client>> c = client::Client::Connect(server.grpc_address());
+  EXPECT_TRUE(c.ok()) << c.status();
+  return c.ok() ? *std::move(c) : nullptr;
+}
+
+bool ServingTest::WaitReady(client::Client& c, const std::string& model, int workers) {
+  return Eventually([&] {
+    absl::StatusOr<v1::ModelInfo> info = c.GetModel(model);
+    return info.ok() && info->state() == v1::MODEL_STATE_READY && info->workers_size() >= workers;
+  }, std::chrono::seconds(60));
+}
+
+v1::GenerateRequest ServingTest::GreedyIds(const std::string& model, std::vector<int32_t> prompt,
+                                           int n) {
+  v1::GenerateRequest r;
+  r.set_model(model);
+  r.mutable_token_ids()->mutable_ids()->Add(prompt.begin(), prompt.end());
+  r.mutable_sampling()->set_temperature(0);
+  r.set_max_tokens(n);
+  r.set_ignore_eos(true);
+  r.mutable_attention()->mutable_lambda()->set_sinks(4);
+  r.mutable_attention()->mutable_lambda()->set_window(64);
+  return r;
+}
+
+std::vector<int32_t> ServingTest::Collect(client::Client& c, const v1::GenerateRequest& request,
+                                          v1::FinishReason* reason) {
+  std::vector<int32_t> ids;
+  absl::StatusOr<client::GenerateResult> result =
+      c.Generate(request, [&](const v1::GenerateResponse& m) {
+        ids.insert(ids.end(), m.token_ids().begin(), m.token_ids().end());
+        return true;
+      });
+  EXPECT_TRUE(result.ok()) << result.status();
+  if (!result.ok()) return {};
+  if (reason != nullptr) *reason = result->finish_reason;
+  return ids;
+}
+
+std::string HealthStatus(const std::string& address, const std::string& service) {
+  auto stub = grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  grpc::health::v1::HealthCheckResponse response;
+  grpc::Status status = stub->Check(&context, request, &response);
+  if (!status.ok()) {
+    return status.error_code() == grpc::StatusCode::NOT_FOUND ? "SERVICE_UNKNOWN"
+                                                               : status.error_message();
+  }
+  return grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
+}
+
+}  // namespace accllm::testing
