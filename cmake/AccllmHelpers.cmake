@@ -8,6 +8,14 @@ function(accllm_library name)
   target_link_libraries(${name} PUBLIC ${ARG_DEPS})
 endfunction()
 
+# libsentencepiece carries its own copy of protobuf-lite symbols. In a process
+# that also loads libprotobuf (gRPC, generated code) they must resolve to
+# libprotobuf, or its static initializers crash: so every executable lists
+# libprotobuf first among its shared libraries. Call before other links.
+function(accllm_link_protobuf_first target)
+  target_link_libraries(${target} PRIVATE protobuf::libprotobuf)
+endfunction()
+
 # accllm_test(NAME SOURCES ... DEPS ... [LABELS ...]): one GoogleTest binary,
 # each TEST registered with CTest. Tests find ../shared and build/bin through
 # paths compiled into accllm_test_support (environment variables override them).
@@ -17,6 +25,7 @@ function(accllm_test name)
     return()  # a folder with no tests yet
   endif()
   add_executable(${name} ${ARG_SOURCES})
+  accllm_link_protobuf_first(${name})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} accllm_test_support GTest::gmock GTest::gtest_main)
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)

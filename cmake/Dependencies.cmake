@@ -15,3 +15,26 @@ if(ACCLLM_BUILD_TESTS)
   find_package(GTest CONFIG REQUIRED)
   include(GoogleTest)
 endif()
+
+# Metrics: prometheus-cpp (core registry + pull exposer serving /metrics over HTTP).
+find_package(prometheus-cpp CONFIG REQUIRED)
+
+# XRT (FPGA workers). xrt.pc is broken in Debian 12, so find the header and
+# library directly. Without it the worker builds CPU-only.
+set(ACCLLM_WITH_XRT "AUTO" CACHE STRING "Build the FPGA (XRT) device probe: AUTO, ON or OFF")
+if(NOT ACCLLM_WITH_XRT STREQUAL "OFF")
+  find_path(XRT_INCLUDE_DIR xrt/xrt_device.h PATH_SUFFIXES xrt)
+  find_library(XRT_COREUTIL_LIB xrt_coreutil)
+  if(XRT_INCLUDE_DIR AND XRT_COREUTIL_LIB)
+    add_library(accllm_xrt INTERFACE)
+    target_include_directories(accllm_xrt INTERFACE ${XRT_INCLUDE_DIR})
+    target_link_libraries(accllm_xrt INTERFACE ${XRT_COREUTIL_LIB})
+    set(ACCLLM_HAVE_XRT ON)
+  elseif(ACCLLM_WITH_XRT STREQUAL "ON")
+    message(FATAL_ERROR "ACCLLM_WITH_XRT=ON but xrt/xrt_device.h or libxrt_coreutil was not found")
+  endif()
+endif()
+
+# The wire contract and the daemons: Protobuf + gRPC (global so every folder sees the targets).
+find_package(Protobuf REQUIRED)
+find_package(gRPC CONFIG REQUIRED)

@@ -80,12 +80,27 @@ absl::StatusOr<WorkerId> Scheduler::AddWorker(WorkerOptions options) {
   }
   const WorkerId id = static_cast<WorkerId>(workers_.size());
   workers_.push_back(std::make_unique<WorkerState>(id, std::move(options)));
-  // Requests stranded by earlier failures get a home.
+  RoutePending();
+  Dispatch();
+  return id;
+}
+
+void Scheduler::RoutePending() {
+  // Requests stranded by failures (or by every worker draining) get a home.
   std::vector<RequestId> pending;
   pending.swap(pending_);
   for (RequestId rid : pending) Route(*Find(rid));
+}
+
+absl::Status Scheduler::SetDraining(WorkerId worker, bool draining) {
+  WorkerState* w = Live(worker);
+  if (w == nullptr) {
+    return absl::NotFoundError(absl::StrCat("worker ", worker, " is unknown or failed"));
+  }
+  w->draining = draining;
+  if (!draining) RoutePending();
   Dispatch();
-  return id;
+  return absl::OkStatus();
 }
 
 bool Scheduler::Route(Entry& e) {
@@ -94,7 +109,7 @@ bool Scheduler::Route(Entry& e) {
   int64_t best_load = 0, best_total = 1;
   bool any_live = false;
   for (const std::unique_ptr<WorkerState>& w : workers_) {
-    if (!w->alive) continue;
+    if (!w->alive || w->draining) continue;
     any_live = true;
     if (MinPages(e, w->options.page_size) > w->pool.num_pages()) continue;
     // Load: pages in use plus what the queued requests will need, per page.

@@ -121,6 +121,8 @@ class Scheduler {
   absl::StatusOr<WorkerId> AddWorker(WorkerOptions options);
   // The worker is gone: its sequences are recomputed on the others.
   absl::Status FailWorker(WorkerId worker, std::string_view why);
+  // A draining worker gets no new requests; those it holds run to the end there.
+  absl::Status SetDraining(WorkerId worker, bool draining);
 
   // Validates and queues a request. INVALID_ARGUMENT for bad parameters,
   // RESOURCE_EXHAUSTED when no worker's pool could ever hold it, UNAVAILABLE
@@ -171,6 +173,7 @@ class Scheduler {
   // Puts a waiting request on the least-loaded live worker that can hold it;
   // false when none is live (it stays pending).
   bool Route(Entry& e);
+  void RoutePending();
   void Preempt(WorkerState& w, Entry& e);
   // Ends a request; flushes held-back tokens first when `flush`.
   void FinishEntry(RequestId id, FinishReason reason, std::string message, bool flush);

@@ -35,6 +35,7 @@ struct Scheduler::WorkerState {
   WorkerOptions options;
   PagePool pool;
   bool alive = true;
+  bool draining = false;  // takes no new requests; the ones it holds finish here
   bool in_flight = false;
   uint64_t next_step_id = 1;
   uint64_t in_flight_step = 0;

@@ -8,6 +8,7 @@
 #include "absl/flags/reflection.h"  // absl::FindCommandLineFlag
 #include "absl/flags/usage.h"       // absl::SetProgramUsageMessage
 #include "client/cli/command.h"     // AllCommands
+#include "workers/service/process_util.h"  // NormalizeFlagDashes
 #include "spdlog/sinks/stdout_color_sinks.h"  // spdlog::stderr_color_mt
 #include "spdlog/spdlog.h"          // spdlog::set_default_logger
 
@@ -46,17 +47,6 @@ void PrintCommandHelp(const Command& command) {
     if (!def.empty()) std::cout << " (default: " << def << ")";
     std::cout << "\n";
   }
-}
-
-// Users type --max-tokens; absl names the flag max_tokens. Rewrites the name part.
-std::string NormalizeFlag(std::string arg) {
-  if (arg.size() < 3 || arg[0] != '-' || arg == "--") return arg;
-  const size_t start = arg.find_first_not_of('-');
-  const size_t end = std::min(arg.find('='), arg.size());
-  for (size_t i = start; i < end; ++i) {
-    if (arg[i] == '-') arg[i] = '_';
-  }
-  return arg;
 }
 
 // Rejects flags of other commands before absl parses (absl knows them all).
@@ -102,7 +92,7 @@ int Main(int argc, char** argv) {
   }
   std::vector<std::string> normalized;
   for (int i = 0; i < argc; ++i) {
-    normalized.push_back(i >= 2 ? NormalizeFlag(argv[i]) : std::string(argv[i]));
+    normalized.push_back(i >= 2 ? NormalizeFlagDashes(argv[i]) : std::string(argv[i]));
     if (i >= 2 && (normalized.back() == "--help" || normalized.back() == "-h" ||
                    normalized.back() == "--helpfull")) {
       PrintCommandHelp(*command);

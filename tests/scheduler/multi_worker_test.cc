@@ -53,6 +53,24 @@ TEST(MultiWorkerTest, RoutingSkipsPoolsTooSmallForTheRequest) {
   h.ExpectAllMatchReference();
 }
 
+TEST(MultiWorkerTest, ADrainingWorkerTakesNothingNewAndFinishesWhatItHolds) {
+  Harness h({Pool(64), Pool(64)});
+  const RequestId first = h.Submit(Params(30, 20, 10));
+  ASSERT_EQ(h.scheduler.WorkerOf(first), 0);
+  ASSERT_TRUE(h.scheduler.SetDraining(0, true).ok());
+  // Worker 0 is the less loaded one only by request count: nothing new goes there.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(h.scheduler.WorkerOf(h.Submit(Params(8, 5, 20 + i))), 1);
+  ASSERT_TRUE(h.scheduler.SetDraining(1, true).ok());
+  const RequestId stranded = h.Submit(Params(8, 5, 30));
+  EXPECT_FALSE(h.scheduler.WorkerOf(stranded).has_value());  // waits for an admitting worker
+  ASSERT_TRUE(h.scheduler.SetDraining(1, false).ok());
+  EXPECT_EQ(h.scheduler.WorkerOf(stranded), 1);
+  EXPECT_EQ(h.scheduler.WorkerOf(first), 0);  // held requests stay and finish on the drained one
+  h.RunUntilIdle();
+  h.ExpectAllMatchReference();
+  EXPECT_FALSE(h.scheduler.SetDraining(7, true).ok());
+}
+
 TEST(MultiWorkerTest, WorkerFailureMidStreamLosesNothingAndDuplicatesNothing) {
   SchedulerOptions options;
   options.token_budget = 40;

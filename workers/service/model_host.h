@@ -1,0 +1,69 @@
+// The models one worker holds, by (name, version), each with its engine and its
+// own KV page pool. Steps run one at a time (the worker owns one backend);
+// loading a model does not stop steps of the others. A failed load frees
+// everything it allocated before returning.
+#ifndef ACCLLM_WORKERS_SERVICE_MODEL_HOST_H_
+#define ACCLLM_WORKERS_SERVICE_MODEL_HOST_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"  // absl::StatusOr
+#include "accllm/v1/worker.pb.h"   // v1::Worker* messages
+
+namespace accllm {
+
+class EngineWorker;
+class LlamaModel;
+
+struct ModelHostOptions {
+  int32_t kv_pages = 2048;     // pool size per model unless LoadModel asks otherwise
+  int32_t page_tokens = 16;    // P
+  int threads = 0;             // kernel threads (0: all cores)
+  int32_t max_kv_pages = 1 << 20;
+};
+
+// What one step did, for metrics.
+struct StepStats {
+  int64_t tokens = 0;
+  int32_t chunks = 0;
+  int32_t pages_touched = 0;
+  double seconds = 0;
+};
+
+class ModelHost {
+ public:
+  explicit ModelHost(ModelHostOptions options);
+  ~ModelHost();
+
+  absl::StatusOr<v1::WorkerLoadModelResponse> Load(const v1::WorkerLoadModelRequest& request);
+  // NotFound when nothing matches.
+  absl::Status Unload(const v1::WorkerUnloadModelRequest& request);
+  absl::StatusOr<v1::StepResponse> Step(const v1::StepRequest& request, StepStats* stats);
+
+  std::vector<std::string> Models() const;  // "name@version", sorted
+  int32_t PagesTotal() const;
+  int32_t PagesUsed() const;  // distinct pages the last step of each model touched
+  int64_t StepsTotal() const;
+
+ private:
+  struct Hosted;
+  using Key = std::pair<std::string, int64_t>;
+
+  std::shared_ptr<Hosted> Find(const std::string& name, int64_t version) const;
+
+  ModelHostOptions options_;
+  mutable std::mutex mu_;  // guards models_ and counters
+  std::map<Key, std::shared_ptr<Hosted>> models_;
+  std::mutex step_mu_;  // one step at a time on the backend
+  int64_t steps_total_ = 0;
+};
+
+}  // namespace accllm
+
+#endif  // ACCLLM_WORKERS_SERVICE_MODEL_HOST_H_

@@ -1,0 +1,155 @@
+// accllm-worker: one device (an FPGA card, or the CPU fallback) and its KV page
+// pools, serving accllm.v1.Worker. It registers with a scheduler
+// (--scheduler=HOST:PORT) or waits to be configured statically (--listen).
+#include <sys/prctl.h>
+
+#include <csignal>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"                     // ABSL_FLAG
+#include "absl/flags/parse.h"                    // absl::ParseCommandLine
+#include "absl/flags/usage.h"                    // absl::SetProgramUsageMessage
+#include "grpcpp/security/server_credentials.h"  // grpc::InsecureServerCredentials
+#include "grpcpp/server_builder.h"               // grpc::ServerBuilder
+#include "grpcpp/ext/proto_server_reflection_plugin.h"  // reflection
+#include "grpcpp/health_check_service_interface.h"      // health
+#include "spdlog/spdlog.h"                       // spdlog::info
+#include "workers/service/device.h"              // ParseDevice, ChooseDevice
+#include "workers/service/metrics_endpoint.h"    // MetricsEndpoint
+#include "workers/service/model_host.h"          // ModelHost
+#include "workers/service/process_util.h"        // WaitForTerminationSignal
+#include "workers/service/registration.h"        // Registration
+#include "workers/service/worker_metrics.h"      // WorkerMetrics
+#include "workers/service/worker_service.h"      // WorkerService
+
+ABSL_FLAG(std::string, device, "auto", "auto (FPGA if a card opens, else CPU), cpu, or fpga:N");
+ABSL_FLAG(std::string, listen, "127.0.0.1:0", "HOST:PORT to serve accllm.v1.Worker on (0: any)");
+ABSL_FLAG(std::string, scheduler, "",
+          "accllm-server HOST:PORT to register with (empty: static configuration only)");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:0",
+          "HOST:PORT for the Prometheus /metrics endpoint (empty: none)");
+ABSL_FLAG(int32_t, kv_pages, 2048, "KV pages per loaded model (unless the scheduler asks)");
+ABSL_FLAG(int32_t, kv_page_tokens, 16, "tokens per KV page");
+ABSL_FLAG(int32_t, threads, 0, "kernel threads (0: all cores)");
+ABSL_FLAG(std::string, ready_file, "",
+          "once serving, write {\"grpc\":..., \"metrics\":...} to this file");
+ABSL_FLAG(bool, exit_with_parent, false,
+          "exit when the parent process dies (set by accllm-server for its local worker)");
+
+namespace accllm {
+namespace {
+
+int Main() {
+  if (absl::GetFlag(FLAGS_exit_with_parent)) prctl(PR_SET_PDEATHSIG, SIGTERM);
+  absl::StatusOr<DeviceSpec> spec = ParseDevice(absl::GetFlag(FLAGS_device));
+  if (!spec.ok()) {
+    std::cerr << "accllm-worker: " << spec.status().message() << "\n";
+    return 2;
+  }
+  absl::StatusOr<DeviceChoice> device = ChooseDevice(*spec, &ProbeXrtDevice);
+  if (!device.ok()) {
+    std::cerr << "accllm-worker: " << device.status().message() << "\n";
+    return 1;
+  }
+  if (!device->fallback_why.empty()) {
+    spdlog::warn("--device {}: running on the CPU: {}", absl::GetFlag(FLAGS_device),
+                 device->fallback_why);
+  }
+  const int32_t kv_pages = absl::GetFlag(FLAGS_kv_pages);
+  const int32_t page_tokens = absl::GetFlag(FLAGS_kv_page_tokens);
+  if (kv_pages < 1 || page_tokens < 1 || absl::GetFlag(FLAGS_threads) < 0) {
+    std::cerr << "accllm-worker: --kv-pages and --kv-page-tokens must be >= 1, --threads >= 0\n";
+    return 2;
+  }
+
+  std::unique_ptr<MetricsEndpoint> metrics_endpoint;
+  if (const std::string bind = absl::GetFlag(FLAGS_metrics_listen); !bind.empty()) {
+    absl::StatusOr<std::unique_ptr<MetricsEndpoint>> started = MetricsEndpoint::Start(bind);
+    if (!started.ok()) {
+      std::cerr << "accllm-worker: " << started.status().message() << "\n";
+      return 1;
+    }
+    metrics_endpoint = *std::move(started);
+  }
+
+  ModelHost host({.kv_pages = kv_pages,
+                  .page_tokens = page_tokens,
+                  .threads = absl::GetFlag(FLAGS_threads),
+                  .max_kv_pages = 1 << 20});
+  // The worker's id at the server is the address it serves on: known only
+  // after binding, so metrics are created then.
+  std::unique_ptr<WorkerMetrics> metrics;
+  WorkerIdentity identity{.device = device->device,
+                          .backend = device->backend,
+                          .metrics_address = metrics_endpoint ? metrics_endpoint->address() : ""};
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
+  // Steps carry whole prompts: allow large messages.
+  builder.SetMaxReceiveMessageSize(256 << 20);
+  builder.SetMaxSendMessageSize(256 << 20);
+  // The service needs the metrics, which need the port: register a forwarding
+  // holder now and fill it once bound.
+  auto holder = std::make_unique<WorkerService>(host, identity, nullptr);
+  builder.RegisterService(holder.get());
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    std::cerr << "accllm-worker: cannot listen on " << absl::GetFlag(FLAGS_listen) << "\n";
+    return 1;
+  }
+  const std::string address = WithPort(absl::GetFlag(FLAGS_listen), port);
+  if (metrics_endpoint) {
+    metrics = std::make_unique<WorkerMetrics>(metrics_endpoint->registry(), address,
+                                              device->device, device->backend);
+    holder->set_metrics(metrics.get());
+  }
+  spdlog::info("accllm-worker serving on {} (device {}, backend {}, metrics {})", address,
+               device->device, device->backend, identity.metrics_address);
+
+  std::unique_ptr<Registration> registration;
+  if (const std::string scheduler = absl::GetFlag(FLAGS_scheduler); !scheduler.empty()) {
+    RegistrationInfo info;
+    info.scheduler = scheduler;
+    info.request.set_address(address);
+    info.request.set_device(device->device);
+    info.request.set_kv_pages_total(kv_pages);
+    info.request.set_kv_page_tokens(page_tokens);
+    info.request.set_metrics_address(identity.metrics_address);
+    info.fill_heartbeat = [&host](v1::HeartbeatRequest* request) {
+      request->set_kv_pages_used(host.PagesUsed());
+      request->set_steps_total(host.StepsTotal());
+    };
+    registration = std::make_unique<Registration>(std::move(info));
+  }
+  if (const std::string ready = absl::GetFlag(FLAGS_ready_file); !ready.empty()) {
+    absl::Status written =
+        WriteReadyFile(ready, {{"grpc", address}, {"metrics", identity.metrics_address}});
+    if (!written.ok()) spdlog::error("--ready-file: {}", written.ToString());
+  }
+
+  const int signal_number = WaitForTerminationSignal();
+  spdlog::info("accllm-worker: signal {}, shutting down", signal_number);
+  registration.reset();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  server->Wait();
+  return 0;
+}
+
+}  // namespace
+}  // namespace accllm
+
+int main(int argc, char** argv) {
+  accllm::BlockTerminationSignals();
+  absl::SetProgramUsageMessage(
+      "accllm-worker [--device auto|cpu|fpga:N] [--scheduler HOST:PORT] [--listen HOST:PORT]\n"
+      "              [--metrics-listen HOST:PORT] [--kv-pages N] [--threads T] [--ready-file F]");
+  std::vector<std::string> storage;
+  std::vector<char*> args = accllm::NormalizedArgv(argc, argv, &storage);
+  absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  return accllm::Main();
+}
