@@ -17,13 +17,14 @@ namespace accllm::cli {
 
 namespace {
 
+// Milliseconds read better than seconds at these scales; JSON keeps seconds.
 std::string Latency(double seconds) {
-  return std::isnan(seconds) ? "n/a" : absl::StrFormat("%.4f s", seconds);
+  return std::isnan(seconds) ? "n/a" : absl::StrFormat("%.2f ms", seconds * 1e3);
 }
 
 void PrintJson(const client::ServeBenchReport& r) {
-  // NaN (no sample) is written as null by nlohmann::json.
-  const nlohmann::json j = {
+  // NaN (no sample) is written as null; ordered_json keeps the keys in this order.
+  const nlohmann::ordered_json j = {
       {"concurrency", r.options.concurrency},
       {"requests", r.options.requests},
       {"prompt_tokens", r.options.prompt_tokens},

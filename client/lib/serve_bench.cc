@@ -19,6 +19,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr int32_t kFirstPromptId = 3;  // skip the usual unk/bos/eos ids
+constexpr int32_t kMaxConcurrency = 4096;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -71,6 +72,11 @@ absl::Status ValidateServeBenchOptions(const ServeBenchOptions& options) {
     if (value >= 1) return absl::OkStatus();
     return absl::InvalidArgumentError(absl::StrCat("--", name, " must be at least 1, got ", value));
   };
+  // One thread per stream: a typo like 100000 should not spawn that many.
+  if (options.concurrency > kMaxConcurrency) {
+    return absl::InvalidArgumentError(absl::StrCat("--concurrency must be at most ",
+                                                   kMaxConcurrency, ", got ", options.concurrency));
+  }
   for (absl::Status s :
        {positive("concurrency", options.concurrency), positive("requests", options.requests),
         positive("prompt-tokens", options.prompt_tokens),

@@ -40,7 +40,7 @@ struct ServeBenchReport {
   double prompt_tokens_per_s = 0;  // prompt_tokens / wall
 };
 
-// Rejects counts that cannot make a run (concurrency, requests, token counts < 1).
+// Rejects counts that cannot make a run (any count < 1, concurrency > 4096).
 absl::Status ValidateServeBenchOptions(const ServeBenchOptions& options);
 
 // Runs the benchmark. The vocabulary for the random prompts (ids in [3, vocab))

@@ -47,6 +47,7 @@ TEST(ServingCliTest, UsageErrorsNameTheProblem) {
            {"workers restart", "unknown subcommand \"restart\""},
            {"bench-serve --concurrency 0", "--concurrency must be at least 1, got 0"},
            {"bench-serve --requests -1", "--requests must be at least 1"},
+           {"bench-serve --concurrency 100000", "--concurrency must be at most 4096"},
            {"bench-serve --gen-tokens 0", "--gen-tokens must be at least 1"},
        }) {
     CommandResult r = Accllm(std::string(c.args) + " --server 127.0.0.1:1");
@@ -99,6 +100,18 @@ TEST_F(ServingCliServerTest, GenerateTextStreamsTheText) {
   EXPECT_EQ(r.out, "t10 t11 t12 \n");
   EXPECT_TRUE(server_.observed().last_had_seed);
   EXPECT_EQ(server_.observed().last_max_tokens, 3);
+}
+
+TEST_F(ServingCliServerTest, InterruptCancelsTheCall) {
+  // SIGINT after half a second, while the slow model is still streaming.
+  CommandResult r = RunCommand(
+      "timeout --preserve-status -s INT 0.5 " + (BinDir() / "accllm").string() +
+      " generate --model slow --prompt-ids 1 --max-tokens 100000 --server " + server_.address());
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.err, "accllm generate: cancelled (interrupted)\n");
+  EXPECT_THAT(r.out, StartsWith("t10 t11 "));
+  EXPECT_EQ(r.out.back(), '\n');
+  EXPECT_TRUE(server_.WaitForCancelled(1, std::chrono::seconds(10)));
 }
 
 TEST_F(ServingCliServerTest, GenerateServerErrorKeepsCodeAndMessage) {
