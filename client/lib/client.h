@@ -5,6 +5,7 @@
 #define ACCLLM_CLIENT_LIB_CLIENT_H_
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>

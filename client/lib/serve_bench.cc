@@ -56,6 +56,21 @@ v1::GenerateRequest MakeRequest(const ServeBenchOptions& options, int32_t vocab,
   return request;
 }
 
+// Empty if the request ran to an end the benchmark asked for; else why not.
+// The server ending it early (error, cancel, deadline) counts as an error.
+std::string RequestError(const absl::StatusOr<GenerateResult>& result) {
+  if (!result.ok()) return std::string(result.status().message());
+  switch (result->finish_reason) {
+    case v1::FINISH_REASON_ERROR:
+    case v1::FINISH_REASON_CANCELLED:
+    case v1::FINISH_REASON_DEADLINE:
+      return absl::StrCat("the server finished a request with finish reason \"",
+                          FinishReasonText(result->finish_reason), "\"");
+    default:
+      return "";
+  }
+}
+
 // What one thread measured; merged at the end so the hot path takes no lock.
 struct Samples {
   std::vector<double> ttft_s;
@@ -118,17 +133,15 @@ absl::StatusOr<ServeBenchReport> RunServeBench(Client& client, const ServeBenchO
             mine.output_tokens += message.token_ids_size();
             return true;
           });
-      if (result.ok() && result->finish_reason != v1::FINISH_REASON_ERROR) {
+      const std::string error = RequestError(result);
+      if (error.empty()) {
         ++mine.completed;
         mine.prompt_tokens += result->usage.prompt_tokens() > 0 ? result->usage.prompt_tokens()
                                                                 : options.prompt_tokens;
         continue;
       }
       std::lock_guard<std::mutex> lock(mu);
-      if (report.errors++ == 0) {
-        report.first_error = result.ok() ? "the server finished a request with FINISH_REASON_ERROR"
-                                         : std::string(result.status().message());
-      }
+      if (report.errors++ == 0) report.first_error = error;
     }
     std::lock_guard<std::mutex> lock(mu);
     all.ttft_s.insert(all.ttft_s.end(), mine.ttft_s.begin(), mine.ttft_s.end());
