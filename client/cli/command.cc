@@ -41,10 +41,11 @@ const std::vector<Command>& AllCommands() {
        "accllm bench-serve [--server ADDR] [--concurrency C] [--requests N] [--prompt-tokens P]\n"
        "                   [--gen-tokens G] [--model NAME] [--seed S] [--json]\n"
        "                   [--connect-timeout SECONDS]\n\n"
-       "C streams each send one request at a time until N requests were sent: prompts of P random\n"
-       "token ids (seeded), G tokens generated each (greedy, ignoring stop tokens). Reports time to\n"
-       "first token and inter-token latency (p50/p90/p99), requests/s, output and prompt tokens/s\n"
-       "and errors; --json prints one JSON object.",
+       "C streams each send one request at a time until N requests were sent: prompts of P\n"
+       "random token ids (seeded by --seed; -1 means 0), G tokens generated each (greedy,\n"
+       "ignoring stop tokens). Reports time to first token and inter-token latency\n"
+       "(p50/p90/p99), requests/s, output and prompt tokens/s and errors; --json prints one\n"
+       "JSON object.",
        {"server", "connect_timeout", "concurrency", "requests", "prompt_tokens", "gen_tokens",
         "model", "seed", "json"},
        &RunBenchServe},

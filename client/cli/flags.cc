@@ -2,7 +2,9 @@
 
 #include "absl/flags/flag.h"  // ABSL_FLAG
 
-ABSL_FLAG(std::string, model, "", "model directory (config.json + model.safetensors)");
+ABSL_FLAG(std::string, model, "",
+          "model directory (config.json + model.safetensors); for generate and bench-serve, "
+          "the name of a model the server has loaded (empty: its default)");
 ABSL_FLAG(std::string, out, "", "output model directory (created)");
 ABSL_FLAG(std::string, dtype, "", "weight dtype to store: f32, f16 or bf16");
 ABSL_FLAG(int64_t, seed, -1, "random seed (-1: a fresh one each run; synth uses 0)");
