@@ -79,6 +79,13 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& addre
   return std::unique_ptr<Client>(new Client(address, std::move(channel), options));
 }
 
+absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& address,
+                                                        std::chrono::milliseconds connect_timeout) {
+  ClientOptions options;
+  options.connect_timeout = connect_timeout;
+  return Connect(address, options);
+}
+
 std::unique_ptr<grpc::ClientContext> Client::UnaryContext(std::chrono::milliseconds timeout) const {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(std::chrono::system_clock::now() + timeout);

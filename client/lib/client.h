@@ -48,6 +48,9 @@ class Client {
   // options.connect_timeout for it to be ready. UNAVAILABLE names the address.
   static absl::StatusOr<std::unique_ptr<Client>> Connect(const std::string& address,
                                                          const ClientOptions& options = {});
+  // The same with default options but this connect timeout.
+  static absl::StatusOr<std::unique_ptr<Client>> Connect(const std::string& address,
+                                                         std::chrono::milliseconds connect_timeout);
 
   const std::string& address() const { return address_; }
 

@@ -159,6 +159,15 @@ TEST(ClientConnectTest, UnreachableServerFailsClearlyInBoundedTime) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
+TEST(ClientConnectTest, ConnectTimeoutOverload) {
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(Client::Connect("127.0.0.1:1", std::chrono::milliseconds(200)).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  FakeAccllmServer server;
+  EXPECT_TRUE(Client::Connect(server.address(), std::chrono::seconds(5)).ok());
+}
+
 TEST(ClientConnectTest, EmptyAddressIsAnArgumentError) {
   EXPECT_EQ(Client::Connect("").status().code(), absl::StatusCode::kInvalidArgument);
 }
