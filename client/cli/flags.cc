@@ -2,7 +2,9 @@
 
 #include "absl/flags/flag.h"  // ABSL_FLAG
 
-ABSL_FLAG(std::string, model, "", "model directory (config.json + model.safetensors)");
+ABSL_FLAG(std::string, model, "",
+          "model directory (config.json + model.safetensors); for generate and bench-serve, "
+          "the name of a model the server has loaded (empty: its default)");
 ABSL_FLAG(std::string, out, "", "output model directory (created)");
 ABSL_FLAG(std::string, dtype, "", "weight dtype to store: f32, f16 or bf16");
 ABSL_FLAG(int64_t, seed, -1, "random seed (-1: a fresh one each run; synth uses 0)");
@@ -57,6 +59,7 @@ ABSL_FLAG(int32_t, head_bits, 8, "LM head: 8 (int8 rows) or 16 (fp16)");
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "accllm-server address HOST:PORT");
 ABSL_FLAG(int32_t, concurrency, 1, "requests in flight at once");
 ABSL_FLAG(int32_t, requests, 16, "requests to send in total");
+ABSL_FLAG(double, connect_timeout, 10.0, "seconds to wait for accllm-server to accept the connection");
 
 ABSL_FLAG(int32_t, prompt_tokens, 128, "prompt length in tokens");
 ABSL_FLAG(int32_t, gen_tokens, 128, "tokens to generate per request");

@@ -60,6 +60,7 @@ ABSL_DECLARE_FLAG(int32_t, head_bits);
 ABSL_DECLARE_FLAG(std::string, server);
 ABSL_DECLARE_FLAG(int32_t, concurrency);
 ABSL_DECLARE_FLAG(int32_t, requests);
+ABSL_DECLARE_FLAG(double, connect_timeout);
 // benchmarks (bench-engine, bench-serve)
 ABSL_DECLARE_FLAG(int32_t, prompt_tokens);
 ABSL_DECLARE_FLAG(int32_t, gen_tokens);
