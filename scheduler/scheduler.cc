@@ -258,6 +258,14 @@ absl::Status Scheduler::Cancel(RequestId id) {
   return absl::OkStatus();
 }
 
+int64_t Scheduler::FailPending(std::string_view why) {
+  std::vector<RequestId> pending;
+  pending.swap(pending_);
+  for (RequestId id : pending) FinishEntry(id, FinishReason::kError, std::string(why), /*flush=*/true);
+  Dispatch();
+  return static_cast<int64_t>(pending.size());
+}
+
 void Scheduler::ExpireDeadlines() {
   const TimePoint now = clock_->Now();
   std::vector<RequestId> expired;

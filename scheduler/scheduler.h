@@ -132,6 +132,9 @@ class Scheduler {
   absl::Status Cancel(RequestId id);
   // Finishes every request whose deadline passed (PlanStep does this too).
   void ExpireDeadlines();
+  // Ends every request no live worker holds (they wait for a worker that may
+  // never come) with FinishReason::kError and `why`. Returns how many.
+  int64_t FailPending(std::string_view why);
 
   // The next batch for `worker` (empty when it has nothing to do). At most one
   // step per worker is in flight: FAILED_PRECONDITION until it is completed.

@@ -359,6 +359,20 @@ std::vector<WorkerLoad> ServedModel::RefreshMetrics() {
     metrics_->AddPreemptions(name_, counters.preemptions_total - preemptions_seen_);
   }
   preemptions_seen_ = counters.preemptions_total;
+  // Requests stranded without any worker wait for one for a while, then fail.
+  if (scheduler_->LiveWorkers().empty() && counters.waiting > 0) {
+    const scheduler::TimePoint now = clock_.Now();
+    if (!no_worker_since_) no_worker_since_ = now;
+    if (Seconds(now - *no_worker_since_) > options_.no_worker_timeout_seconds) {
+      const int64_t failed = scheduler_->FailPending(absl::StrCat(
+          "no worker can run model ", name_, " version ", version_, " (waited ",
+          options_.no_worker_timeout_seconds, " s)"));
+      spdlog::warn("model {} v{}: {} requests failed: no worker holds the model", name_,
+                   version_, failed);
+    }
+  } else {
+    no_worker_since_.reset();
+  }
   for (const scheduler::WorkerCounters& w : counters.workers) {
     if (!w.alive) continue;
     if (metrics_ != nullptr) metrics_->SetPagesUsed(w.name, name_, version_, w.pages_used);

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,6 +38,9 @@ struct ServedModelOptions {
   scheduler::SchedulerOptions scheduler;
   int32_t kv_pages_per_worker = 0;    // 0: each worker's default
   double step_timeout_seconds = 600;  // a step RPC slower than this fails the worker
+  // Requests waiting while no worker holds the model fail after this long
+  // (a restarted worker normally takes them back within a second or two).
+  double no_worker_timeout_seconds = 30;
 };
 
 // How one request spent its time (seconds).
@@ -130,6 +134,7 @@ class ServedModel : public Servable {
   scheduler::TimePoint submitting_at_{};
   bool stopping_ = false;
   int64_t preemptions_seen_ = 0;
+  std::optional<scheduler::TimePoint> no_worker_since_;
   v1::ModelStatistics stats_;
 };
 

@@ -56,6 +56,8 @@ ABSL_FLAG(double, lease_seconds, 5.0, "a worker silent this long is down");
 ABSL_FLAG(int32_t, token_budget, 512, "tokens per step per worker (decodes + prefill chunks)");
 ABSL_FLAG(int32_t, default_max_tokens, 256, "max_tokens of requests that leave it 0");
 ABSL_FLAG(double, step_timeout_seconds, 600, "a step RPC slower than this fails its worker");
+ABSL_FLAG(double, no_worker_timeout_seconds, 30,
+          "requests waiting while no worker holds their model fail after this long");
 ABSL_FLAG(double, drain_seconds, 30, "on SIGTERM, how long running streams may finish");
 ABSL_FLAG(std::string, ready_file, "", "once listening, write {\"grpc\":..., \"metrics\":...} here");
 
@@ -128,6 +130,7 @@ int Main() {
   ServedModelOptions model_options;
   model_options.scheduler.token_budget = absl::GetFlag(FLAGS_token_budget);
   model_options.step_timeout_seconds = absl::GetFlag(FLAGS_step_timeout_seconds);
+  model_options.no_worker_timeout_seconds = absl::GetFlag(FLAGS_no_worker_timeout_seconds);
   auto models = std::make_unique<ModelManager>(ModelRepository(repository), model_options,
                                                cluster, metrics.get());
   models->set_default_model(absl::GetFlag(FLAGS_default_model));

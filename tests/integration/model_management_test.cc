@@ -95,8 +95,12 @@ TEST_F(ModelManagementTest, ABrokenModelFailsToLoadWithAClearReasonAndTheOldKeep
   EXPECT_EQ(info->state(), v1::MODEL_STATE_FAILED);
   EXPECT_NE(info->reason().find("config.json"), std::string::npos) << info->reason();
 
-  // Break a's weights on disk, then reload it: the reload fails, version 1 serves on.
-  WriteFileOrDie(repo() / "a" / "model.safetensors", "not a safetensors file");
+  // Break a's weights on disk (replaced by rename, as deployments must: the
+  // serving version keeps its mapping of the old file), then reload it: the
+  // reload fails, version 1 serves on.
+  WriteFileOrDie(repo() / "a" / "model.safetensors.new", "not a safetensors file");
+  std::filesystem::rename(repo() / "a" / "model.safetensors.new",
+                          repo() / "a" / "model.safetensors");
   absl::StatusOr<v1::ModelInfo> reload = c->LoadModel("a");
   ASSERT_FALSE(reload.ok());
   EXPECT_NE(reload.status().message().find("model.safetensors"), std::string::npos)

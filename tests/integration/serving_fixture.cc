@@ -3,7 +3,7 @@
 #include "gtest/gtest.h"
 #include "grpcpp/create_channel.h"                   // grpc::CreateChannel
 #include "grpcpp/security/credentials.h"             // grpc::InsecureChannelCredentials
-#include "tests/integration/health.grpc.pb.h"        // grpc::health::v1::Health
+#include "integration/health.grpc.pb.h"  // grpc::health::v1::Health (generated)
 
 namespace accllm::testing {
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "accllm/v1/inference.pb.h"      // v1::GenerateRequest
+#include "gtest/gtest.h"                 // ::testing::Test
 #include "client/lib/client.h"           // client::Client
 #include "tests/integration/daemon.h"    // Daemon
 #include "tests/support/test_env.h"      // TempDir, BinDir

@@ -71,6 +71,24 @@ TEST(MultiWorkerTest, ADrainingWorkerTakesNothingNewAndFinishesWhatItHolds) {
   EXPECT_FALSE(h.scheduler.SetDraining(7, true).ok());
 }
 
+TEST(MultiWorkerTest, FailPendingEndsRequestsNoWorkerHoldsAndOnlyThose) {
+  Harness h({Pool(64), Pool(64)});
+  const RequestId a = h.Submit(Params(10, 40, 1));
+  const RequestId b = h.Submit(Params(10, 40, 2));
+  ASSERT_TRUE(h.driver.RunRound().ok());
+  ASSERT_TRUE(h.scheduler.FailWorker(*h.scheduler.WorkerOf(a), "gone").ok());
+  EXPECT_EQ(h.scheduler.FailPending("no worker"), 0);  // a moved to the other worker
+  ASSERT_TRUE(h.scheduler.FailWorker(*h.scheduler.WorkerOf(b), "gone").ok());
+  EXPECT_EQ(h.scheduler.FailPending("no worker left"), 2);
+  EXPECT_FALSE(h.scheduler.HasWork());
+  for (RequestId id : {a, b}) {
+    ASSERT_TRUE(h.results[id].done.has_value());
+    EXPECT_EQ(h.results[id].done->reason, FinishReason::kError);
+    EXPECT_EQ(h.results[id].done->message, "no worker left");
+    EXPECT_EQ(h.results[id].finished_calls, 1);
+  }
+}
+
 TEST(MultiWorkerTest, WorkerFailureMidStreamLosesNothingAndDuplicatesNothing) {
   SchedulerOptions options;
   options.token_budget = 40;

@@ -135,7 +135,8 @@ int Main() {
   const int signal_number = WaitForTerminationSignal();
   spdlog::info("accllm-worker: signal {}, shutting down", signal_number);
   registration.reset();
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  // The scheduler recomputes whatever a step in flight was doing elsewhere.
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   server->Wait();
   return 0;
 }
