@@ -40,6 +40,7 @@ ModelManager::~ModelManager() {
   cv_.notify_all();
   if (refresher_.joinable()) refresher_.join();
   UnloadAll();
+  reaper_.reset();  // waits for every version dropped so far to be destroyed
 }
 
 void ModelManager::Start() {
@@ -65,7 +66,7 @@ absl::StatusOr<std::shared_ptr<Servable>> ModelManager::Load(const std::string& 
                                                              const std::filesystem::path& path,
                                                              int64_t version) {
   absl::StatusOr<std::shared_ptr<ServedModel>> model =
-      ServedModel::Open(name, path, version, options_, metrics_, &cluster_);
+      ServedModel::Open(name, path, version, options_, metrics_, &cluster_, reaper_.get());
   if (!model.ok()) return model.status();
   std::vector<WorkerHandle> workers = cluster_.LiveWorkers();
   if (workers.empty()) {

@@ -64,6 +64,9 @@ class ModelManager : private ModelLoader {
   void RefreshLoop();
   void NotifyReady();
 
+  // Destroys model versions off gRPC's threads; declared first, so destroyed
+  // last: every version is gone before the manager is.
+  std::unique_ptr<SerialExecutor> reaper_ = std::make_unique<SerialExecutor>();
   ModelRepository repository_;
   ServedModelOptions options_;
   Cluster& cluster_;

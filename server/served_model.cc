@@ -56,10 +56,12 @@ std::string StatusLabel(scheduler::FinishReason reason) {
 
 absl::StatusOr<std::shared_ptr<ServedModel>> ServedModel::Open(
     const std::string& name, const std::filesystem::path& path, int64_t version,
-    ServedModelOptions options, ServerMetrics* metrics, Cluster* cluster) {
+    ServedModelOptions options, ServerMetrics* metrics, Cluster* cluster, SerialExecutor* reaper) {
   absl::StatusOr<ModelDir> dir = OpenModelDir(path);
   if (!dir.ok()) return dir.status();
-  std::shared_ptr<ServedModel> m(new ServedModel());
+  std::shared_ptr<ServedModel> m(new ServedModel(), [reaper](ServedModel* p) {
+    reaper->Post([p] { delete p; });
+  });
   m->name_ = name;
   m->version_ = version;
   m->path_ = path;

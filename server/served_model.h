@@ -29,6 +29,7 @@
 #include "scheduler/scheduler.h"         // Scheduler, RequestParams, Completion
 #include "server/cluster.h"              // WorkerHandle
 #include "server/model_registry.h"       // Servable
+#include "workers/service/serial_executor.h"  // SerialExecutor
 
 namespace accllm {
 
@@ -68,12 +69,15 @@ struct WorkerLoad {
 class ServedModel : public Servable {
  public:
   // Reads the directory's config and tokenizer (checking its tensors); attaches no worker.
+  // The last owner to let go (often a gRPC callback thread) does not run the
+  // destructor, which joins threads and calls workers: `reaper` does.
   static absl::StatusOr<std::shared_ptr<ServedModel>> Open(const std::string& name,
                                                            const std::filesystem::path& path,
                                                            int64_t version,
                                                            ServedModelOptions options,
                                                            ServerMetrics* metrics,
-                                                           Cluster* cluster);
+                                                           Cluster* cluster,
+                                                           SerialExecutor* reaper);
   // Stops the step loops and unloads this version from its workers.
   ~ServedModel() override;
 

@@ -36,6 +36,10 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  // ACCLLM_KEEP_TEST_DIRS=1 keeps them (daemon logs of integration tests).
+  if (const char* keep = std::getenv("ACCLLM_KEEP_TEST_DIRS"); keep != nullptr && *keep == '1') {
+    return;
+  }
   std::error_code ec;
   fs::remove_all(path_, ec);
 }

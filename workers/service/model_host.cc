@@ -33,9 +33,13 @@ absl::StatusOr<v1::WorkerLoadModelResponse> ModelHost::Load(
     return absl::InvalidArgumentError(absl::StrCat("kv_pages ", request.kv_pages(),
                                                    " is outside [0, ", options_.max_kv_pages, "]"));
   }
-  if (Find(request.name(), request.version()) != nullptr) {
-    return absl::AlreadyExistsError(
-        absl::StrCat(request.name(), " version ", request.version(), " is already loaded"));
+  if (std::shared_ptr<Hosted> loaded = Find(request.name(), request.version())) {
+    // The server lost track of this worker and found it again: the same version
+    // serves on with its pool (whose pages the new scheduler writes before reading).
+    v1::WorkerLoadModelResponse response;
+    response.set_kv_pages_total(loaded->limits.num_pages);
+    response.set_kv_page_tokens(loaded->limits.page_size);
+    return response;
   }
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<ModelDir> dir = OpenModelDir(request.path());
