@@ -2,7 +2,7 @@
 
 #include <thread>
 
-#include "workers/service/grpc_status.h"  // ToGrpcStatus
+#include "proto/grpc_status.h"  // ToGrpcStatus
 
 namespace accllm {
 

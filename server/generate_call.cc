@@ -8,7 +8,7 @@
 
 #include "absl/strings/str_cat.h"         // absl::StrCat
 #include "model/tokenizer/utf8_stream.h"  // Utf8Stream
-#include "workers/service/grpc_status.h"  // ToGrpcStatus
+#include "proto/grpc_status.h"  // ToGrpcStatus
 
 namespace accllm {
 

@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"         // absl::StrCat
 #include "server/generate_call.h"         // StartGenerateCall
-#include "workers/service/grpc_status.h"  // ToGrpcStatus
+#include "proto/grpc_status.h"  // ToGrpcStatus
 
 namespace accllm {
 

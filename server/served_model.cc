@@ -9,7 +9,7 @@
 #include "server/server_metrics.h"          // ServerMetrics
 #include "spdlog/spdlog.h"                  // spdlog::info
 #include "workers/runtime/engine_worker.h"  // LimitsFor
-#include "workers/service/grpc_status.h"    // FromGrpcStatus
+#include "proto/grpc_status.h"    // FromGrpcStatus
 #include "workers/service/step_codec.h"     // EncodeStep, DecodeStepOutput
 
 namespace accllm {

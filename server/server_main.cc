@@ -13,8 +13,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"                            // ABSL_FLAG
-#include "absl/flags/parse.h"                           // absl::ParseCommandLine
-#include "absl/flags/usage.h"                           // absl::SetProgramUsageMessage
 #include "absl/strings/str_split.h"                     // absl::StrSplit
 #include "grpcpp/ext/proto_server_reflection_plugin.h"  // reflection
 #include "grpcpp/health_check_service_interface.h"      // health
@@ -209,12 +207,8 @@ int Main() {
 }  // namespace accllm
 
 int main(int argc, char** argv) {
-  accllm::BlockTerminationSignals();
-  absl::SetProgramUsageMessage(
+  accllm::ParseDaemonFlags(argc, argv,
       "accllm-server [--listen HOST:PORT] [--model-repository DIR] [--load-model NAME,...|*]\n"
       "              [--workers HOST:PORT,...] [--metrics-listen HOST:PORT] ...");
-  std::vector<std::string> storage;
-  std::vector<char*> args = accllm::NormalizedArgv(argc, argv, &storage);
-  absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
   return accllm::Main();
 }

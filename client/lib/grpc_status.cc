@@ -1,6 +1,7 @@
 #include "client/lib/grpc_status.h"
 
 #include "absl/strings/str_cat.h"  // absl::StrCat
+#include "proto/grpc_status.h"     // accllm::FromGrpcStatus (code mapping)
 
 namespace accllm::client {
 
@@ -10,14 +11,16 @@ std::string StatusCodeName(absl::StatusCode code) {
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status, const std::string& address) {
-  if (status.ok()) return absl::OkStatus();
-  const auto code = static_cast<absl::StatusCode>(status.error_code());
-  const std::string detail = absl::StrCat(StatusCodeName(code), ": ", status.error_message());
-  if (code == absl::StatusCode::kUnavailable) {
-    return absl::Status(code,
-                        absl::StrCat("cannot reach accllm-server at ", address, " (", detail, ")"));
+  const absl::Status mapped = accllm::FromGrpcStatus(status);
+  if (mapped.ok()) return mapped;
+  const std::string detail =
+      absl::StrCat(StatusCodeName(mapped.code()), ": ", std::string(mapped.message()));
+  if (mapped.code() == absl::StatusCode::kUnavailable) {
+    // Unreachable, draining, or no worker for the model: the message says which.
+    return absl::Status(mapped.code(),
+                        absl::StrCat("accllm-server at ", address, " is unavailable (", detail, ")"));
   }
-  return absl::Status(code, absl::StrCat("accllm-server at ", address, ": ", detail));
+  return absl::Status(mapped.code(), absl::StrCat("accllm-server at ", address, ": ", detail));
 }
 
 }  // namespace accllm::client

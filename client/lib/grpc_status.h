@@ -10,8 +10,8 @@
 
 namespace accllm::client {
 
-// Keeps the code and the server's message. UNAVAILABLE reads "cannot reach
-// accllm-server at ADDR (UNAVAILABLE: ...)"; every other error
+// Keeps the code and the server's message. UNAVAILABLE reads "accllm-server at
+// ADDR is unavailable (UNAVAILABLE: ...)"; every other error
 // "accllm-server at ADDR: CODE: message".
 absl::Status FromGrpcStatus(const grpc::Status& status, const std::string& address);
 

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "absl/flags/parse.h"      // absl::ParseCommandLine
+#include "absl/flags/usage.h"      // absl::SetProgramUsageMessage
 #include "absl/strings/str_cat.h"  // absl::StrCat
 #include "model/file_util.h"       // WriteFileAtomically
 #include "nlohmann/json.hpp"       // nlohmann::json
@@ -43,6 +45,14 @@ absl::Status WriteReadyFile(const std::string& path,
   for (const auto& [key, value] : fields) json[key] = value;
   json["pid"] = static_cast<int64_t>(getpid());
   return WriteFileAtomically(path, json.dump() + "\n");
+}
+
+void ParseDaemonFlags(int argc, char** argv, const char* usage) {
+  BlockTerminationSignals();
+  absl::SetProgramUsageMessage(usage);
+  std::vector<std::string> storage;
+  std::vector<char*> args = NormalizedArgv(argc, argv, &storage);
+  absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
 }
 
 std::string NormalizeFlagDashes(std::string arg) {

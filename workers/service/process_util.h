@@ -12,6 +12,10 @@
 
 namespace accllm {
 
+// The start of both daemons' main(): blocks the termination signals (below),
+// sets the usage text and parses absl flags, --with-dashes accepted.
+void ParseDaemonFlags(int argc, char** argv, const char* usage);
+
 // Blocks SIGTERM, SIGINT and SIGHUP in the calling thread and every thread it
 // creates afterwards: call first thing in main.
 void BlockTerminationSignals();

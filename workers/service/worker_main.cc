@@ -9,8 +9,6 @@
 #include <string>
 
 #include "absl/flags/flag.h"                     // ABSL_FLAG
-#include "absl/flags/parse.h"                    // absl::ParseCommandLine
-#include "absl/flags/usage.h"                    // absl::SetProgramUsageMessage
 #include "grpcpp/security/server_credentials.h"  // grpc::InsecureServerCredentials
 #include "grpcpp/server_builder.h"               // grpc::ServerBuilder
 #include "grpcpp/ext/proto_server_reflection_plugin.h"  // reflection
@@ -145,12 +143,8 @@ int Main() {
 }  // namespace accllm
 
 int main(int argc, char** argv) {
-  accllm::BlockTerminationSignals();
-  absl::SetProgramUsageMessage(
+  accllm::ParseDaemonFlags(argc, argv,
       "accllm-worker [--device auto|cpu|fpga:N] [--scheduler HOST:PORT] [--listen HOST:PORT]\n"
       "              [--metrics-listen HOST:PORT] [--kv-pages N] [--threads T] [--ready-file F]");
-  std::vector<std::string> storage;
-  std::vector<char*> args = accllm::NormalizedArgv(argc, argv, &storage);
-  absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
   return accllm::Main();
 }

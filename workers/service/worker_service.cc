@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "workers/service/grpc_status.h"     // ToGrpcStatus
+#include "proto/grpc_status.h"     // ToGrpcStatus
 #include "workers/service/worker_metrics.h"  // WorkerMetrics
 
 namespace accllm {

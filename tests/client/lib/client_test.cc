@@ -200,7 +200,7 @@ TEST(GrpcStatusTest, MapsCodeAndMessage) {
   EXPECT_EQ(s.message(), "accllm-server at h:1: RESOURCE_EXHAUSTED: queue full");
   absl::Status u = FromGrpcStatus(grpc::Status(grpc::StatusCode::UNAVAILABLE, "draining"), "h:1");
   EXPECT_EQ(u.code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(u.message(), "cannot reach accllm-server at h:1 (UNAVAILABLE: draining)");
+  EXPECT_EQ(u.message(), "accllm-server at h:1 is unavailable (UNAVAILABLE: draining)");
   EXPECT_TRUE(FromGrpcStatus(grpc::Status::OK, "h:1").ok());
 }
 

@@ -1,7 +1,7 @@
 // absl::Status ↔ grpc::Status at the gRPC edges: codes map one to one (they
 // share numbering) and messages are kept.
-#ifndef ACCLLM_WORKERS_SERVICE_GRPC_STATUS_H_
-#define ACCLLM_WORKERS_SERVICE_GRPC_STATUS_H_
+#ifndef ACCLLM_PROTO_GRPC_STATUS_H_
+#define ACCLLM_PROTO_GRPC_STATUS_H_
 
 #include <string>
 
@@ -22,4 +22,4 @@ inline absl::Status FromGrpcStatus(const grpc::Status& status) {
 
 }  // namespace accllm
 
-#endif  // ACCLLM_WORKERS_SERVICE_GRPC_STATUS_H_
+#endif  // ACCLLM_PROTO_GRPC_STATUS_H_
