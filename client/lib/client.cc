@@ -145,80 +145,86 @@ void Client::CancelAll() {
   for (grpc::ClientContext* context : active_) context->TryCancel();
 }
 
-absl::StatusOr<v1::TokenizeResponse> Client::Tokenize(const v1::TokenizeRequest& request) {
-  auto context = UnaryContext(options_.rpc_timeout);
-  v1::TokenizeResponse response;
-  grpc::Status status = inference_->Tokenize(context.get(), request, &response);
-  if (!status.ok()) return FromGrpcStatus(status, address_);
+namespace {
+
+// One unary call on a fresh context; errors name the server.
+template <typename Stub, typename Request, typename Response>
+absl::StatusOr<Response> Unary(Stub* stub,
+                               grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Request&,
+                                                         Response*),
+                               const Request& request, std::unique_ptr<grpc::ClientContext> context,
+                               const std::string& address) {
+  Response response;
+  grpc::Status status = (stub->*rpc)(context.get(), request, &response);
+  if (!status.ok()) return FromGrpcStatus(status, address);
   return response;
+}
+
+template <typename T>
+std::vector<T> ToVector(const google::protobuf::RepeatedPtrField<T>& items) {
+  return std::vector<T>(items.begin(), items.end());
+}
+
+}  // namespace
+
+absl::StatusOr<v1::TokenizeResponse> Client::Tokenize(const v1::TokenizeRequest& request) {
+  return Unary(inference_.get(), &v1::Inference::Stub::Tokenize, request,
+               UnaryContext(options_.rpc_timeout), address_);
 }
 
 absl::StatusOr<std::vector<v1::ModelInfo>> Client::ListModels(bool ready_only) {
-  auto context = UnaryContext(options_.rpc_timeout);
   v1::ListModelsRequest request;
   request.set_ready_only(ready_only);
-  v1::ListModelsResponse response;
-  grpc::Status status = models_->List(context.get(), request, &response);
-  if (!status.ok()) return FromGrpcStatus(status, address_);
-  return std::vector<v1::ModelInfo>(response.models().begin(), response.models().end());
+  absl::StatusOr<v1::ListModelsResponse> response = Unary(
+      models_.get(), &v1::Models::Stub::List, request, UnaryContext(options_.rpc_timeout), address_);
+  if (!response.ok()) return response.status();
+  return ToVector(response->models());
 }
 
 absl::StatusOr<v1::ModelInfo> Client::GetModel(const std::string& name) {
-  auto context = UnaryContext(options_.rpc_timeout);
   v1::GetModelRequest request;
   request.set_name(name);
-  v1::ModelInfo response;
-  grpc::Status status = models_->Get(context.get(), request, &response);
-  if (!status.ok()) return FromGrpcStatus(status, address_);
-  return response;
+  return Unary(models_.get(), &v1::Models::Stub::Get, request, UnaryContext(options_.rpc_timeout),
+               address_);
 }
 
 absl::StatusOr<v1::ModelInfo> Client::LoadModel(const std::string& name) {
-  auto context = UnaryContext(options_.load_timeout);
   v1::LoadModelRequest request;
   request.set_name(name);
-  v1::ModelInfo response;
-  grpc::Status status = models_->Load(context.get(), request, &response);
-  if (!status.ok()) return FromGrpcStatus(status, address_);
-  return response;
+  return Unary(models_.get(), &v1::Models::Stub::Load, request,
+               UnaryContext(options_.load_timeout), address_);
 }
 
 absl::StatusOr<v1::ModelInfo> Client::UnloadModel(const std::string& name) {
-  auto context = UnaryContext(options_.load_timeout);
   v1::UnloadModelRequest request;
   request.set_name(name);
-  v1::ModelInfo response;
-  grpc::Status status = models_->Unload(context.get(), request, &response);
-  if (!status.ok()) return FromGrpcStatus(status, address_);
-  return response;
+  return Unary(models_.get(), &v1::Models::Stub::Unload, request,
+               UnaryContext(options_.load_timeout), address_);
 }
 
 absl::StatusOr<std::vector<v1::ModelStatistics>> Client::Statistics(const std::string& name) {
-  auto context = UnaryContext(options_.rpc_timeout);
   v1::ModelStatisticsRequest request;
   request.set_name(name);
-  v1::ModelStatisticsResponse response;
-  grpc::Status status = models_->Statistics(context.get(), request, &response);
-  if (!status.ok()) return FromGrpcStatus(status, address_);
-  return std::vector<v1::ModelStatistics>(response.models().begin(), response.models().end());
+  absl::StatusOr<v1::ModelStatisticsResponse> response =
+      Unary(models_.get(), &v1::Models::Stub::Statistics, request,
+            UnaryContext(options_.rpc_timeout), address_);
+  if (!response.ok()) return response.status();
+  return ToVector(response->models());
 }
 
 absl::StatusOr<std::vector<v1::WorkerStatus>> Client::ListWorkers() {
-  auto context = UnaryContext(options_.rpc_timeout);
-  v1::ListWorkersResponse response;
-  grpc::Status status = cluster_->ListWorkers(context.get(), v1::ListWorkersRequest(), &response);
-  if (!status.ok()) return FromGrpcStatus(status, address_);
-  return std::vector<v1::WorkerStatus>(response.workers().begin(), response.workers().end());
+  absl::StatusOr<v1::ListWorkersResponse> response =
+      Unary(cluster_.get(), &v1::Cluster::Stub::ListWorkers, v1::ListWorkersRequest(),
+            UnaryContext(options_.rpc_timeout), address_);
+  if (!response.ok()) return response.status();
+  return ToVector(response->workers());
 }
 
 absl::StatusOr<v1::WorkerStatus> Client::DrainWorker(const std::string& worker_id) {
-  auto context = UnaryContext(options_.rpc_timeout);
   v1::DrainWorkerRequest request;
   request.set_worker_id(worker_id);
-  v1::WorkerStatus response;
-  grpc::Status status = cluster_->DrainWorker(context.get(), request, &response);
-  if (!status.ok()) return FromGrpcStatus(status, address_);
-  return response;
+  return Unary(cluster_.get(), &v1::Cluster::Stub::DrainWorker, request,
+               UnaryContext(options_.rpc_timeout), address_);
 }
 
 }  // namespace accllm::client
