@@ -28,6 +28,7 @@ class Int8RowMatrix : public Linear, public EmbeddingTable {
   int64_t cols() const override { return cols_; }
   void Apply(std::span<const float> x, std::span<float> y) const override;
   void Row(int64_t r, std::span<float> out) const override;
+  int64_t weight_bytes() const override { return rows_ * cols_ + 2 * rows_; }
 
   const std::vector<int8_t>& values() const { return q_; }         // [rows, cols]
   const std::vector<uint16_t>& scales() const { return scales_; }  // [rows] fp16 bits

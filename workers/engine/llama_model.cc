@@ -65,6 +65,16 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const ModelDir& dir
   return model;
 }
 
+int64_t LlamaModel::WeightBytesPerStep() const {
+  int64_t bytes = head_->weight_bytes();
+  for (const Layer& l : layers_) {
+    for (const auto* linear : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down}) {
+      bytes += (*linear)->weight_bytes();
+    }
+  }
+  return bytes;
+}
+
 absl::Status LlamaModel::Forward(int32_t token, int64_t pos, SequenceKv& kv,
                                  std::span<float> logits) const {
   const ModelConfig& c = config_;

@@ -40,6 +40,9 @@ class LlamaModel {
   // Average stored bits per linear weight (scales, zeros, masks included; a float layer
   // counts its dtype's width). Embedding and head are excluded.
   double LinearBitsPerWeight() const { return linear_bits_per_weight_; }
+  // Bytes of weights one decode step streams: every linear of every layer and the head
+  // (the embedding is read one row per token, not counted).
+  int64_t WeightBytesPerStep() const;
 
   // Runs `token` at position `pos` (the cache holds what the sequence attends
   // to before `pos`), stores its K/V at `pos` and writes the vocab_size logits of

@@ -38,6 +38,9 @@ class QuantizedLinearA8 : public Linear {
   int64_t rows() const override { return q_.layout.rows; }
   int64_t cols() const override { return q_.layout.cols; }
   void Apply(std::span<const float> x, std::span<float> y) const override;
+  int64_t weight_bytes() const override {
+    return tiled_ ? tiled_->bytes() : q_.layout.total_bits() / 8;
+  }
 
   const QuantizedLinear& weights() const { return q_; }
   bool uses_simd() const { return tiled_.has_value(); }
