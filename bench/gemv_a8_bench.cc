@@ -7,7 +7,7 @@
 
 #include "quant/group_quantizer.h"
 #include "quant/reference_matvec.h"
-#include "workers/cpu/gemv_a8.h"
+#include "workers/cpu/gemm_a8.h"
 
 namespace accllm {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "quant/a8.h"                // QuantizeA8
 #include "quant/reference_matvec.h"  // MatVecA8, MatVecA16
-#include "workers/cpu/gemv_a8.h"     // PrepareA8, GemvA8
+#include "workers/cpu/gemm_a8.h"     // QuantizePrepareA8, GemmA8
 
 namespace accllm {
 
@@ -24,20 +24,20 @@ void QuantizedLinearA8::Apply(std::span<const float> x, std::span<float> y) cons
     (void)MatVecA16(view_, x, y);
     return;
   }
-  const A8Vector xq = QuantizeA8(x);
   if (!tiled_) {
-    (void)MatVecA8(view_, xq, y);
+    (void)MatVecA8(view_, QuantizeA8(x), y);
     return;
   }
-  const PreparedA8 prepared = PrepareA8(xq, tiled_->cols, tiled_->group);
-  if (pool_ && pool_->pool.size() > 1) {
-    std::unique_lock<std::mutex> lock(pool_->busy, std::try_to_lock);
-    if (lock.owns_lock()) {
-      GemvA8(*tiled_, prepared, y, &pool_->pool);
-      return;
-    }
+  ApplyBatch(x.data(), 1, y.data());
+}
+
+void QuantizedLinearA8::ApplyBatch(const float* x, int64_t n, float* y) const {
+  if (!tiled_) {
+    Linear::ApplyBatch(x, n, y);
+    return;
   }
-  GemvA8(*tiled_, prepared, y, nullptr);
+  const PreparedA8 prepared = QuantizePrepareA8(x, n, tiled_->cols, tiled_->group);
+  RunOnPool(pool_.get(), [&](ThreadPool* pool) { GemmA8(*tiled_, prepared, y, pool); });
 }
 
 }  // namespace accllm

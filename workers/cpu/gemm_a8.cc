@@ -1,0 +1,231 @@
+// Compiled once per SIMD target by Highway (foreach_target re-includes this file).
+#include "workers/cpu/gemm_a8.h"
+
+#include <algorithm>
+#include <cstring>
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "workers/cpu/gemm_a8.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"         // HWY_EXPORT, HWY_DYNAMIC_DISPATCH
+
+#undef ACCLLM_GEMM_X86
+#undef ACCLLM_GEMM_VNNI
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+#include <immintrin.h>
+#define ACCLLM_GEMM_X86 1
+#else
+#define ACCLLM_GEMM_X86 0
+#endif
+#if HWY_TARGET == HWY_AVX3_DL
+#define ACCLLM_GEMM_VNNI 1
+#else
+#define ACCLLM_GEMM_VNNI 0
+#endif
+
+HWY_BEFORE_NAMESPACE();
+namespace accllm {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Tokens whose dots are formed against one tile's codes while they sit in registers / L1.
+constexpr int64_t kTokenBlock = 16;
+
+#if ACCLLM_GEMM_VNNI
+// Highway 1.0.3 compiles AVX3_DL for "avxvnni" (the VEX form); VPDPBUSD on zmm needs
+// avx512vnni, which every CPU Highway dispatches AVX3_DL to has (it checks AVX512_VNNI).
+#define ACCLLM_VNNI_ATTR __attribute__((target(HWY_TARGET_STR ",avx512vnni")))
+
+// dots[tok][16] (+)= the 16 rows' u8×s8 dots over kChunks 16-column chunks. The codes are
+// unpacked into registers once and reused by every token of the block.
+template <int kBits, int kChunks>
+ACCLLM_VNNI_ATTR void DotsVnni(const uint8_t* chunks, int64_t chunk_bytes, const int32_t* x4,
+                               int64_t x4_stride, int64_t ntok, bool accumulate, int32_t* dots) {
+  constexpr int kPerByte = 8 / kBits;
+  const __m512i mask = _mm512_set1_epi8(static_cast<char>((1 << kBits) - 1));
+  __m512i v[4 * kChunks];
+  for (int c = 0; c < kChunks; ++c) {
+    for (int q = 0; q < kBits / 2; ++q) {
+      const __m512i block = _mm512_load_si512(chunks + c * chunk_bytes + q * 64);
+      for (int j = 0; j < kPerByte; ++j) {
+        // 16-bit shifts then a byte mask: bits shifted in from the neighbour byte are masked.
+        v[c * 4 + q * kPerByte + j] =
+            kBits == 8 ? block : _mm512_and_si512(_mm512_srli_epi16(block, kBits * j), mask);
+      }
+    }
+  }
+  for (int64_t t = 0; t < ntok; ++t) {
+    const int32_t* xt = x4 + t * x4_stride;
+    __m512i acc = accumulate ? _mm512_load_si512(dots + t * 16) : _mm512_setzero_si512();
+    for (int s = 0; s < 4 * kChunks; ++s) {
+      acc = _mm512_dpbusd_epi32(acc, v[s], _mm512_set1_epi32(xt[s]));
+    }
+    _mm512_store_si512(dots + t * 16, acc);
+  }
+}
+
+template <int kBits>
+ACCLLM_VNNI_ATTR void DotsVnniBits(const uint8_t* chunks, int64_t num_chunks, int64_t chunk_bytes,
+                                   const int32_t* x4, int64_t x4_stride, int64_t ntok,
+                                   int32_t* dots) {
+  for (int64_t c = 0; c < num_chunks; c += 4) {
+    const uint8_t* p = chunks + c * chunk_bytes;
+    const int32_t* x = x4 + c * 4;
+    const bool acc = c > 0;
+    switch (std::min<int64_t>(4, num_chunks - c)) {
+      case 4: DotsVnni<kBits, 4>(p, chunk_bytes, x, x4_stride, ntok, acc, dots); break;
+      case 3: DotsVnni<kBits, 3>(p, chunk_bytes, x, x4_stride, ntok, acc, dots); break;
+      case 2: DotsVnni<kBits, 2>(p, chunk_bytes, x, x4_stride, ntok, acc, dots); break;
+      default: DotsVnni<kBits, 1>(p, chunk_bytes, x, x4_stride, ntok, acc, dots); break;
+    }
+  }
+}
+#endif  // ACCLLM_GEMM_VNNI
+
+#if ACCLLM_GEMM_X86
+// One token: AVX2 VPMADDUBSW + VPMADDWD (W2/W4 only: u8 codes ≤ 15, so the i16 pairs
+// never saturate).
+HWY_INLINE void DotsMaddubs(const uint8_t* chunks, int64_t num_chunks, int bits,
+                            int64_t chunk_bytes, const int32_t* x4, int32_t* out) {
+  const int per_byte = 8 / bits;
+  const __m256i mask = _mm256_set1_epi8(static_cast<char>((1 << bits) - 1));
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i acc_lo = _mm256_setzero_si256(), acc_hi = _mm256_setzero_si256();
+  for (int64_t c = 0; c < num_chunks; ++c) {
+    const uint8_t* chunk = chunks + c * chunk_bytes;
+    for (int q = 0; q < bits / 2; ++q) {
+      const __m256i lo = _mm256_load_si256(reinterpret_cast<const __m256i*>(chunk + q * 64));
+      const __m256i hi = _mm256_load_si256(reinterpret_cast<const __m256i*>(chunk + q * 64 + 32));
+      for (int j = 0; j < per_byte; ++j) {
+        const __m256i xb = _mm256_set1_epi32(x4[c * 4 + q * per_byte + j]);
+        const __m256i cl = _mm256_and_si256(_mm256_srli_epi16(lo, bits * j), mask);
+        const __m256i ch = _mm256_and_si256(_mm256_srli_epi16(hi, bits * j), mask);
+        acc_lo = _mm256_add_epi32(acc_lo, _mm256_madd_epi16(_mm256_maddubs_epi16(cl, xb), ones));
+        acc_hi = _mm256_add_epi32(acc_hi, _mm256_madd_epi16(_mm256_maddubs_epi16(ch, xb), ones));
+      }
+    }
+  }
+  _mm256_store_si256(reinterpret_cast<__m256i*>(out), acc_lo);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(out + 8), acc_hi);
+}
+#endif
+
+// One token, any target (and W8 without VNNI): the same sums in plain C.
+HWY_INLINE void DotsPortable(const uint8_t* chunks, int64_t num_chunks, int bits,
+                             int64_t chunk_bytes, const int32_t* x4, int32_t* out) {
+  const int per_byte = 8 / bits;
+  const int mask = (1 << bits) - 1;
+  for (int lane = 0; lane < 16; ++lane) out[lane] = 0;
+  for (int64_t c = 0; c < num_chunks; ++c) {
+    const uint8_t* chunk = chunks + c * chunk_bytes;
+    for (int q = 0; q < bits / 2; ++q) {
+      for (int j = 0; j < per_byte; ++j) {
+        int8_t xs[4];
+        std::memcpy(xs, &x4[c * 4 + q * per_byte + j], 4);
+        for (int lane = 0; lane < 16; ++lane) {
+          const uint8_t* b = chunk + q * 64 + lane * 4;
+          int32_t sum = 0;
+          for (int i = 0; i < 4; ++i) sum += ((b[i] >> (bits * j)) & mask) * xs[i];
+          out[lane] += sum;
+        }
+      }
+    }
+  }
+}
+
+// dots[tok][16] = the integer dots of one tile's group (num_chunks chunks) with ntok tokens.
+HWY_INLINE void GroupDots(const uint8_t* chunks, int64_t num_chunks, int bits,
+                          int64_t chunk_bytes, const int32_t* x4, int64_t x4_stride,
+                          int64_t ntok, int32_t* dots) {
+#if ACCLLM_GEMM_VNNI
+  switch (bits) {
+    case 2: return DotsVnniBits<2>(chunks, num_chunks, chunk_bytes, x4, x4_stride, ntok, dots);
+    case 4: return DotsVnniBits<4>(chunks, num_chunks, chunk_bytes, x4, x4_stride, ntok, dots);
+    default: return DotsVnniBits<8>(chunks, num_chunks, chunk_bytes, x4, x4_stride, ntok, dots);
+  }
+#else
+  for (int64_t t = 0; t < ntok; ++t) {
+#if ACCLLM_GEMM_X86
+    if (bits != 8) {
+      DotsMaddubs(chunks, num_chunks, bits, chunk_bytes, x4 + t * x4_stride, dots + t * 16);
+      continue;
+    }
+#endif
+    DotsPortable(chunks, num_chunks, bits, chunk_bytes, x4 + t * x4_stride, dots + t * 16);
+  }
+#endif
+}
+
+void GemmTiles(const TiledLinear& w, const PreparedA8& x, int64_t tile_begin, int64_t tile_end,
+               float* y) {
+  const hn::CappedTag<float, 16> df;  // as many of the 16 lanes as the target holds
+  const hn::RebindToSigned<decltype(df)> di;
+  const hn::Rebind<hwy::float16_t, decltype(df)> dh;
+  const int64_t step = static_cast<int64_t>(hn::Lanes(df));
+  const int64_t chunks_per_group = w.group / 16;
+  const int64_t x4_stride = x.chunks * 4;
+  HWY_ALIGN int32_t dots[kTokenBlock * 16];
+  HWY_ALIGN float acc[kTokenBlock * 16];
+  for (int64_t t0 = 0; t0 < x.n; t0 += kTokenBlock) {
+    const int64_t ntok = std::min(kTokenBlock, x.n - t0);
+    const int32_t* x4 = x.token_x4(t0);
+    for (int64_t t = tile_begin; t < tile_end; ++t) {
+      const uint8_t* blocks = w.tile_codes(t);
+      std::fill(acc, acc + ntok * 16, 0.0f);
+      for (int64_t g = 0; g < w.groups; ++g) {
+        const int64_t c0 = g * chunks_per_group;
+        const int64_t c1 = std::min(w.chunks, c0 + chunks_per_group);
+        GroupDots(blocks + c0 * w.chunk_bytes, c1 - c0, w.bits, w.chunk_bytes, x4 + c0 * 4,
+                  x4_stride, ntok, dots);
+        const auto* s = reinterpret_cast<const hwy::float16_t*>(w.scales.data() +
+                                                                (t * w.groups + g) * 16);
+        const auto* z = reinterpret_cast<const hwy::float16_t*>(w.zeros.data() +
+                                                                (t * w.groups + g) * 16);
+        for (int64_t lane = 0; lane < 16; lane += step) {
+          const auto scale = hn::PromoteTo(df, hn::LoadU(dh, s + lane));
+          const auto zero = hn::PromoteTo(df, hn::LoadU(dh, z + lane));
+          for (int64_t k = 0; k < ntok; ++k) {
+            // acc += scale · (dot − zero · xsum), unfused, in the oracle's order.
+            const auto xsum = hn::Set(df, x.group_sums[(t0 + k) * x.groups + g]);
+            const auto d = hn::ConvertTo(df, hn::Load(di, dots + k * 16 + lane));
+            const auto term = hn::Mul(scale, hn::Sub(d, hn::Mul(zero, xsum)));
+            float* a = acc + k * 16 + lane;
+            hn::Store(hn::Add(hn::Load(df, a), term), df, a);
+          }
+        }
+      }
+      const int64_t rows = std::min<int64_t>(16, w.rows - t * 16);
+      for (int64_t k = 0; k < ntok; ++k) {
+        float* yk = y + (t0 + k) * w.rows + t * 16;
+        const float xs = x.scale[t0 + k];
+        for (int64_t lane = 0; lane < rows; ++lane) yk[lane] = acc[k * 16 + lane] * xs;
+      }
+    }
+  }
+}
+
+const char* TargetName() { return hwy::TargetName(HWY_TARGET); }
+
+}  // namespace HWY_NAMESPACE
+}  // namespace accllm
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace accllm {
+
+HWY_EXPORT(GemmTiles);
+HWY_EXPORT(TargetName);
+
+void GemmA8(const TiledLinear& w, const PreparedA8& x, float* y, ThreadPool* pool) {
+  auto run = [&](int64_t b, int64_t e, int) { HWY_DYNAMIC_DISPATCH(GemmTiles)(w, x, b, e, y); };
+  if (pool == nullptr) {
+    run(0, w.tiles, 0);
+  } else {
+    pool->ParallelFor(w.tiles, run);
+  }
+}
+
+std::string GemvTargetName() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }
+
+}  // namespace accllm
+#endif  // HWY_ONCE
