@@ -75,59 +75,100 @@ int64_t LlamaModel::WeightBytesPerStep() const {
   return bytes;
 }
 
+absl::Status LlamaModel::CheckToken(const BatchToken& t) const {
+  const ModelConfig& c = config_;
+  if (t.token < 0 || t.token >= c.vocab_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("token id ", t.token, " is outside the vocabulary [0, ", c.vocab_size, ")"));
+  }
+  if (t.kv == nullptr) return absl::InvalidArgumentError("token without a KV cache");
+  if (absl::Status s = t.kv->CheckWritable(t.pos); !s.ok()) return s;
+  if (!t.logits.empty() && static_cast<int64_t>(t.logits.size()) != c.vocab_size) {
+    return absl::InvalidArgumentError(absl::StrCat("logits hold ", t.logits.size(),
+                                                   " floats, the vocabulary has ", c.vocab_size));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status LlamaModel::Forward(int32_t token, int64_t pos, SequenceKv& kv,
                                  std::span<float> logits) const {
+  const BatchToken t{.token = token, .pos = pos, .kv = &kv, .logits = logits};
+  return ForwardBatch({&t, 1});
+}
+
+absl::Status LlamaModel::ForwardBatch(std::span<const BatchToken> batch) const {
+  for (const BatchToken& t : batch) {
+    if (absl::Status s = CheckToken(t); !s.ok()) return s;
+  }
   const ModelConfig& c = config_;
-  if (token < 0 || token >= c.vocab_size) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("token id ", token, " is outside the vocabulary [0, ", c.vocab_size, ")"));
-  }
-  if (absl::Status s = kv.CheckWritable(pos); !s.ok()) return s;
-  if (!logits.empty() && static_cast<int64_t>(logits.size()) != c.vocab_size) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("logits hold ", logits.size(), " floats, the vocabulary has ", c.vocab_size));
-  }
-  const int dim = c.dim;
-  std::vector<float> x(dim), xb(dim), q(dim), attn_out(dim), proj(dim);
-  std::vector<float> k(c.kv_dim()), v(c.kv_dim());
-  std::vector<float> gate(c.hidden_dim), up(c.hidden_dim);
-  embedding_->Row(token, x);
-  auto observe = [&](int l, LayerLinear linear, std::span<const float> in) {
-    if (observer_ != nullptr) observer_->Observe(l, linear, in);
+  const int64_t n = static_cast<int64_t>(batch.size());
+  if (n == 0) return absl::OkStatus();
+  const int dim = c.dim, kv_dim = c.kv_dim(), hidden = c.hidden_dim;
+  // Activations of the whole batch, one row per token.
+  std::vector<float> x(n * dim), xb(n * dim), q(n * dim), attn(n * dim), proj(n * dim);  // [n, dim]
+  std::vector<float> k(n * kv_dim), v(n * kv_dim);                                   // [n, kv_dim]
+  std::vector<float> gate(n * hidden), up(n * hidden);                                // [n, hidden]
+  auto row = [](std::vector<float>& m, int64_t i, int width) {
+    return std::span<float>(m.data() + i * width, static_cast<size_t>(width));
+  };
+  for (int64_t i = 0; i < n; ++i) embedding_->Row(batch[i].token, row(x, i, dim));
+  const float eps = static_cast<float>(c.norm_eps);
+  auto observe = [&](int l, LayerLinear linear, std::vector<float>& in, int width) {
+    if (observer_ == nullptr) return;
+    for (int64_t i = 0; i < n; ++i) observer_->Observe(l, linear, row(in, i, width));
   };
 
   for (int l = 0; l < c.n_layers; ++l) {
     const Layer& layer = layers_[l];
-    RmsNorm(x, layer.attn_norm, static_cast<float>(c.norm_eps), xb);
-    observe(l, LayerLinear::kQ, xb);
-    layer.wq->Apply(xb, q);
-    observe(l, LayerLinear::kK, xb);
-    layer.wk->Apply(xb, k);
-    observe(l, LayerLinear::kV, xb);
-    layer.wv->Apply(xb, v);
-    rope_.ApplyAll(q, pos);
-    kv.Store(l, pos, k, v);  // the store rotates k where its attention variant wants it
-    kv.Attend(l, pos, q, attn_out);
-    observe(l, LayerLinear::kO, attn_out);
-    layer.wo->Apply(attn_out, proj);
-    for (int i = 0; i < dim; ++i) x[i] += proj[i];
+    for (int64_t i = 0; i < n; ++i) RmsNorm(row(x, i, dim), layer.attn_norm, eps, row(xb, i, dim));
+    observe(l, LayerLinear::kQ, xb, dim);
+    layer.wq->ApplyBatch(xb.data(), n, q.data());
+    observe(l, LayerLinear::kK, xb, dim);
+    layer.wk->ApplyBatch(xb.data(), n, k.data());
+    observe(l, LayerLinear::kV, xb, dim);
+    layer.wv->ApplyBatch(xb.data(), n, v.data());
+    // In batch order: a chunk's tokens come in position order, so each query finds the
+    // keys of the tokens before it (its own chunk's included) already stored.
+    for (int64_t i = 0; i < n; ++i) {
+      const BatchToken& t = batch[i];
+      rope_.ApplyAll(row(q, i, dim), t.pos);
+      t.kv->Store(l, t.pos, row(k, i, kv_dim), row(v, i, kv_dim));
+      t.kv->Attend(l, t.pos, row(q, i, dim), row(attn, i, dim));
+    }
+    observe(l, LayerLinear::kO, attn, dim);
+    layer.wo->ApplyBatch(attn.data(), n, proj.data());
+    for (int64_t i = 0; i < n * dim; ++i) x[i] += proj[i];
 
-    RmsNorm(x, layer.ffn_norm, static_cast<float>(c.norm_eps), xb);
-    observe(l, LayerLinear::kGate, xb);
-    layer.gate->Apply(xb, gate);
-    observe(l, LayerLinear::kUp, xb);
-    layer.up->Apply(xb, up);
-    for (int i = 0; i < c.hidden_dim; ++i) {
+    for (int64_t i = 0; i < n; ++i) RmsNorm(row(x, i, dim), layer.ffn_norm, eps, row(xb, i, dim));
+    observe(l, LayerLinear::kGate, xb, dim);
+    layer.gate->ApplyBatch(xb.data(), n, gate.data());
+    observe(l, LayerLinear::kUp, xb, dim);
+    layer.up->ApplyBatch(xb.data(), n, up.data());
+    for (int64_t i = 0; i < n * hidden; ++i) {
       const float g = gate[i];
       gate[i] = g / (1.0f + std::exp(-g)) * up[i];  // SwiGLU: silu(gate) * up
     }
-    observe(l, LayerLinear::kDown, gate);
-    layer.down->Apply(gate, proj);
-    for (int i = 0; i < dim; ++i) x[i] += proj[i];
+    observe(l, LayerLinear::kDown, gate, hidden);
+    layer.down->ApplyBatch(gate.data(), n, proj.data());
+    for (int64_t i = 0; i < n * dim; ++i) x[i] += proj[i];
   }
-  if (logits.empty()) return absl::OkStatus();
-  RmsNorm(x, final_norm_, static_cast<float>(c.norm_eps), xb);
-  head_->Apply(xb, logits);
+
+  // The head only for the tokens that want logits (a prefill chunk's last), as one batch.
+  std::vector<int64_t> heads;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!batch[i].logits.empty()) heads.push_back(i);
+  }
+  if (heads.empty()) return absl::OkStatus();
+  const int64_t m = static_cast<int64_t>(heads.size());
+  std::vector<float> normed(m * dim), logits(m * c.vocab_size);
+  for (int64_t j = 0; j < m; ++j) {
+    RmsNorm(row(x, heads[j], dim), final_norm_, eps, row(normed, j, dim));
+  }
+  head_->ApplyBatch(normed.data(), m, logits.data());
+  for (int64_t j = 0; j < m; ++j) {
+    std::span<float> out = batch[heads[j]].logits;
+    std::copy_n(logits.data() + j * c.vocab_size, c.vocab_size, out.data());
+  }
   return absl::OkStatus();
 }
 

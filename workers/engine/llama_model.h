@@ -49,6 +49,21 @@ class LlamaModel {
   // the next token. Empty `logits` skips the head (prefill tokens but the last).
   absl::Status Forward(int32_t token, int64_t pos, SequenceKv& kv, std::span<float> logits) const;
 
+  // One token of a batched step.
+  struct BatchToken {
+    int32_t token = 0;
+    int64_t pos = 0;
+    SequenceKv* kv = nullptr;  // the token's sequence
+    std::span<float> logits;   // [vocab_size], or empty: no head for this token
+  };
+  // Runs many tokens (of many sequences, prefill chunks and decode tokens) as one step:
+  // every linear sees all of them as one GEMM, so the weights stream once per step;
+  // attention runs per token over its own sequence's cache. A sequence's tokens must
+  // appear in increasing position order. Each token's results equal Forward's, bit for bit.
+  absl::Status ForwardBatch(std::span<const BatchToken> batch) const;
+  // The checks ForwardBatch makes before running anything (token id, KV coverage, logits).
+  absl::Status CheckToken(const BatchToken& t) const;
+
   // Calibration tap: Forward reports each linear's input to `observer` (null: none). Not
   // thread-safe with concurrent Forward calls; only `accllm quantize` sets it.
   void set_observer(ActivationObserver* observer) const { observer_ = observer; }
