@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"  // absl::StrCat
 #include "model/dtype.h"           // FloatToHalf, HalfToFloat
+#include "workers/cpu/kv4_attention.h"  // Kv4Scores, Kv4AccumulateValues
 
 namespace accllm {
 
@@ -138,44 +139,89 @@ void QuantizedSequenceKv::Attend(int32_t layer, int64_t pos, std::span<const flo
     slots_.push_back(SlotOf(layer, p));
   }
   const size_t n = positions_.size();
-  scores_.resize(n);
-  key_.resize(kv_dim);
-  for (int h = 0; h < c.n_heads; ++h) {
+  // The leading positions whose keys are float (Λ sinks, fp16 sink tokens); every later one
+  // is quantized (window positions ascend, and only positions < sink_tokens are fp16).
+  size_t n_float = 0;
+  while (n_float < n && (static_cast<int64_t>(n_float) < n_sinks ||
+                         !f.QuantizedAt(positions_[n_float]))) {
+    ++n_float;
+  }
+  // Scores of the float positions for query head h, [n_float].
+  auto float_scores = [&](int h, float* w) {
     const int g = h / group;
     const float* qh = q.data() + h * hd;
-    std::span<const float> qr(q_rot_.data() + h * hd, static_cast<size_t>(hd));
-    float max = -INFINITY;
-    for (size_t i = 0; i < n; ++i) {
-      const int64_t p = positions_[i];
-      const size_t s = slots_[i];
+    for (size_t i = 0; i < n_float; ++i) {
       float dot = 0.0f;
       if (static_cast<int64_t>(i) < n_sinks) {
         const float* k = sink_keys_.data() + i * kv_dim + g * hd;
         for (int d = 0; d < hd; ++d) dot += qh[d] * k[d];
-      } else if (!f.QuantizedAt(p)) {
-        const uint16_t* k = store_.KeyHalf(s) + g * hd;
+      } else {
+        const uint16_t* k = store_.KeyHalf(slots_[i]) + g * hd;
         for (int d = 0; d < hd; ++d) dot += qh[d] * HalfToFloat(k[d]);
-      } else {
-        dot = DotQuantizedKey(qr, {store_.KeyCodes(s) + g * cb, static_cast<size_t>(cb)},
-                              store_.KeyParams(s)[g], f.bits);
       }
-      scores_[i] = dot * scale;
-      max = std::max(max, scores_[i]);
+      w[i] = dot * scale;
     }
-    float sum = 0.0f;
-    for (size_t i = 0; i < n; ++i) sum += (scores_[i] = std::exp(scores_[i] - max));
-    std::span<float> o = out.subspan(h * hd, hd);
-    std::fill(o.begin(), o.end(), 0.0f);
-    for (size_t i = 0; i < n; ++i) {
-      const float w = scores_[i] / sum;
-      const size_t s = slots_[i];
-      if (!f.QuantizedAt(positions_[i])) {
-        const uint16_t* v = store_.ValueHalf(s) + g * hd;
-        for (int d = 0; d < hd; ++d) o[d] += w * HalfToFloat(v[d]);
-      } else {
-        AccumulateQuantizedValue(w, {store_.ValueCodes(s) + g * cb, static_cast<size_t>(cb)},
-                                 store_.ValueParams(s)[g], f.bits, o);
+  };
+  auto float_values = [&](int h, const float* w, float* o) {
+    const int g = h / group;
+    for (size_t i = 0; i < n_float; ++i) {
+      const uint16_t* v = store_.ValueHalf(slots_[i]) + g * hd;
+      for (int d = 0; d < hd; ++d) o[d] += w[i] * HalfToFloat(v[d]);
+    }
+  };
+  // w [n] scores → softmax weights, in place.
+  auto softmax = [&](float* w) {
+    float max = -INFINITY, sum = 0.0f;
+    for (size_t i = 0; i < n; ++i) max = std::max(max, w[i]);
+    for (size_t i = 0; i < n; ++i) sum += (w[i] = std::exp(w[i] - max));
+    for (size_t i = 0; i < n; ++i) w[i] /= sum;
+  };
+
+  std::fill(out.begin(), out.end(), 0.0f);
+  if (f.bits == 4 && hd % 2 == 0) {
+    // KV4: per KV head, the SIMD kernels read each quantized key/value once for all the
+    // query heads of its group (workers/cpu/kv4_attention.h).
+    scores_.resize(static_cast<size_t>(group) * n);
+    keys_.resize(n - n_float);
+    values_.resize(n - n_float);
+    for (int g = 0; g < c.n_kv_heads; ++g) {
+      for (size_t i = n_float; i < n; ++i) {
+        const size_t s = slots_[i];
+        keys_[i - n_float] = {store_.KeyCodes(s) + g * cb, store_.KeyParams(s)[g]};
+        values_[i - n_float] = {store_.ValueCodes(s) + g * cb, store_.ValueParams(s)[g]};
       }
+      const int h0 = g * group;
+      for (int j = 0; j < group; ++j) float_scores(h0 + j, scores_.data() + j * n);
+      Kv4Scores(q_rot_.data() + h0 * hd, group, hd, keys_, scale, scores_.data() + n_float,
+                static_cast<int64_t>(n));
+      for (int j = 0; j < group; ++j) {
+        softmax(scores_.data() + j * n);
+        float_values(h0 + j, scores_.data() + j * n, out.data() + (h0 + j) * hd);
+      }
+      Kv4AccumulateValues(scores_.data() + n_float, static_cast<int64_t>(n), group, hd, values_,
+                          out.data() + h0 * hd);
+    }
+    return;
+  }
+  // KV8: the scalar functions of quant/kv_quant.h.
+  scores_.resize(n);
+  for (int h = 0; h < c.n_heads; ++h) {
+    const int g = h / group;
+    std::span<const float> qr(q_rot_.data() + h * hd, static_cast<size_t>(hd));
+    float_scores(h, scores_.data());
+    for (size_t i = n_float; i < n; ++i) {
+      const size_t s = slots_[i];
+      scores_[i] = DotQuantizedKey(qr, {store_.KeyCodes(s) + g * cb, static_cast<size_t>(cb)},
+                                   store_.KeyParams(s)[g], f.bits) *
+                   scale;
+    }
+    softmax(scores_.data());
+    float* o = out.data() + h * hd;
+    float_values(h, scores_.data(), o);
+    for (size_t i = n_float; i < n; ++i) {
+      const size_t s = slots_[i];
+      AccumulateQuantizedValue(scores_[i], {store_.ValueCodes(s) + g * cb, static_cast<size_t>(cb)},
+                               store_.ValueParams(s)[g], f.bits, {o, static_cast<size_t>(hd)});
     }
   }
 }

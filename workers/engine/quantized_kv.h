@@ -20,6 +20,7 @@
 #include "model/attention_window.h"      // AttentionWindow
 #include "model/config.h"                // ModelConfig
 #include "quant/kv_quant.h"              // KvFormat, KvQuantParams
+#include "workers/cpu/kv4_attention.h"   // Kv4Ref
 #include "workers/engine/paged_kv.h"     // PageRef
 #include "workers/engine/rope.h"         // Rope
 #include "workers/engine/sequence_kv.h"  // SequenceKv
@@ -95,6 +96,7 @@ class QuantizedSequenceKv : public SequenceKv {
   mutable std::vector<float> q_rot_, sink_keys_, key_, scores_;  // scratch
   mutable std::vector<size_t> slots_;
   mutable std::vector<int64_t> positions_;
+  mutable std::vector<Kv4Ref> keys_, values_;  // KV4: one KV head's quantized positions
 };
 
 // The dense form: one sequence, `capacity` positions, full causal attention
