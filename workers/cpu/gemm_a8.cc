@@ -44,9 +44,13 @@ ACCLLM_VNNI_ATTR void DotsVnni(const uint8_t* chunks, int64_t chunk_bytes, const
   constexpr int kPerByte = 8 / kBits;
   const __m512i mask = _mm512_set1_epi8(static_cast<char>((1 << kBits) - 1));
   __m512i v[4 * kChunks];
+  // Fully unrolled (-O2 would not), so the codes stay in registers.
+#pragma GCC unroll 4
   for (int c = 0; c < kChunks; ++c) {
+#pragma GCC unroll 4
     for (int q = 0; q < kBits / 2; ++q) {
       const __m512i block = _mm512_load_si512(chunks + c * chunk_bytes + q * 64);
+#pragma GCC unroll 4
       for (int j = 0; j < kPerByte; ++j) {
         // 16-bit shifts then a byte mask: bits shifted in from the neighbour byte are masked.
         v[c * 4 + q * kPerByte + j] =
@@ -54,13 +58,130 @@ ACCLLM_VNNI_ATTR void DotsVnni(const uint8_t* chunks, int64_t chunk_bytes, const
       }
     }
   }
-  for (int64_t t = 0; t < ntok; ++t) {
-    const int32_t* xt = x4 + t * x4_stride;
-    __m512i acc = accumulate ? _mm512_load_si512(dots + t * 16) : _mm512_setzero_si512();
-    for (int s = 0; s < 4 * kChunks; ++s) {
-      acc = _mm512_dpbusd_epi32(acc, v[s], _mm512_set1_epi32(xt[s]));
+  // Independent accumulator chains (VPDPBUSD's latency is several cycles): 4 tokens with
+  // 2 chains each, then one token at a time with 4 chains. Integer sums: order-free.
+  int64_t t = 0;
+  for (; t + 4 <= ntok; t += 4) {
+    __m512i acc[4][2];
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+      acc[k][0] = accumulate ? _mm512_load_si512(dots + (t + k) * 16) : _mm512_setzero_si512();
+      acc[k][1] = _mm512_setzero_si512();
     }
-    _mm512_store_si512(dots + t * 16, acc);
+#pragma GCC unroll 16
+    for (int s = 0; s < 4 * kChunks; ++s) {
+#pragma GCC unroll 4
+      for (int k = 0; k < 4; ++k) {
+        acc[k][s & 1] = _mm512_dpbusd_epi32(acc[k][s & 1], v[s],
+                                            _mm512_set1_epi32(x4[(t + k) * x4_stride + s]));
+      }
+    }
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+      _mm512_store_si512(dots + (t + k) * 16, _mm512_add_epi32(acc[k][0], acc[k][1]));
+    }
+  }
+  for (; t < ntok; ++t) {
+    const int32_t* xt = x4 + t * x4_stride;
+    __m512i acc[4];
+    acc[0] = accumulate ? _mm512_load_si512(dots + t * 16) : _mm512_setzero_si512();
+    acc[1] = acc[2] = acc[3] = _mm512_setzero_si512();
+#pragma GCC unroll 16
+    for (int s = 0; s < 4 * kChunks; ++s) {
+      acc[s & 3] = _mm512_dpbusd_epi32(acc[s & 3], v[s], _mm512_set1_epi32(xt[s]));
+    }
+    _mm512_store_si512(dots + t * 16, _mm512_add_epi32(_mm512_add_epi32(acc[0], acc[1]),
+                                                       _mm512_add_epi32(acc[2], acc[3])));
+  }
+}
+
+// Group size 64 (4 chunks), the common case, fused end to end for kTok tokens (4 or 1): per
+// group the codes are unpacked into registers, the dots formed in independent chains and
+// the float group terms added to per-token accumulators that never leave the registers.
+template <int kBits, int kTok>
+ACCLLM_VNNI_ATTR void TileG64Vnni(const uint8_t* blocks, int64_t chunk_bytes, int64_t groups,
+                                  const uint16_t* scales, const uint16_t* zeros,
+                                  const int32_t* x4, int64_t x4_stride, const float* group_sums,
+                                  const float* x_scale, float* y, int64_t y_stride, int64_t rows) {
+  constexpr int kPerByte = 8 / kBits;
+  constexpr int kChains = kTok == 1 ? 4 : 2;
+  const __m512i mask = _mm512_set1_epi8(static_cast<char>((1 << kBits) - 1));
+  __m512 facc[kTok];
+#pragma GCC unroll 4
+  for (int k = 0; k < kTok; ++k) facc[k] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < groups; ++g) {
+    const uint8_t* chunks = blocks + g * 4 * chunk_bytes;
+    __m512i v[16];
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) {
+#pragma GCC unroll 4
+      for (int q = 0; q < kBits / 2; ++q) {
+        const __m512i block = _mm512_load_si512(chunks + c * chunk_bytes + q * 64);
+#pragma GCC unroll 4
+        for (int j = 0; j < kPerByte; ++j) {
+          v[c * 4 + q * kPerByte + j] =
+              kBits == 8 ? block : _mm512_and_si512(_mm512_srli_epi16(block, kBits * j), mask);
+        }
+      }
+    }
+    __m512i acc[kTok][kChains];
+#pragma GCC unroll 4
+    for (int k = 0; k < kTok; ++k) {
+#pragma GCC unroll 4
+      for (int a = 0; a < kChains; ++a) acc[k][a] = _mm512_setzero_si512();
+    }
+    const int32_t* xg = x4 + g * 16;
+#pragma GCC unroll 16
+    for (int s = 0; s < 16; ++s) {
+#pragma GCC unroll 4
+      for (int k = 0; k < kTok; ++k) {
+        acc[k][s % kChains] = _mm512_dpbusd_epi32(acc[k][s % kChains], v[s],
+                                                  _mm512_set1_epi32(xg[k * x4_stride + s]));
+      }
+    }
+    const __m512 scale = _mm512_cvtph_ps(_mm256_loadu_si256(
+        reinterpret_cast<const __m256i*>(scales + g * 16)));
+    const __m512 zero = _mm512_cvtph_ps(_mm256_loadu_si256(
+        reinterpret_cast<const __m256i*>(zeros + g * 16)));
+#pragma GCC unroll 4
+    for (int k = 0; k < kTok; ++k) {
+      __m512i dot = acc[k][0];
+#pragma GCC unroll 4
+      for (int a = 1; a < kChains; ++a) dot = _mm512_add_epi32(dot, acc[k][a]);
+      // acc += scale · (dot − zero · xsum), unfused, in the oracle's order.
+      const __m512 xsum = _mm512_set1_ps(group_sums[k * groups + g]);
+      const __m512 term =
+          _mm512_mul_ps(scale, _mm512_sub_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(zero, xsum)));
+      facc[k] = _mm512_add_ps(facc[k], term);
+    }
+  }
+  const __mmask16 lanes = static_cast<__mmask16>((1u << rows) - 1);
+#pragma GCC unroll 4
+  for (int k = 0; k < kTok; ++k) {
+    _mm512_mask_storeu_ps(y + k * y_stride, lanes,
+                          _mm512_mul_ps(facc[k], _mm512_set1_ps(x_scale[k])));
+  }
+}
+
+template <int kBits>
+ACCLLM_VNNI_ATTR void TilesG64Vnni(const TiledLinear& w, const PreparedA8& x, int64_t tile_begin,
+                                   int64_t tile_end, float* y) {
+  const int64_t x4_stride = x.chunks * 4;
+  for (int64_t t = tile_begin; t < tile_end; ++t) {
+    const uint16_t* scales = w.scales.data() + t * w.groups * 16;
+    const uint16_t* zeros = w.zeros.data() + t * w.groups * 16;
+    const int64_t rows = std::min<int64_t>(16, w.rows - t * 16);
+    int64_t i = 0;
+    for (; i + 4 <= x.n; i += 4) {
+      TileG64Vnni<kBits, 4>(w.tile_codes(t), w.chunk_bytes, w.groups, scales, zeros,
+                            x.token_x4(i), x4_stride, x.group_sums.data() + i * x.groups,
+                            x.scale.data() + i, y + i * w.rows + t * 16, w.rows, rows);
+    }
+    for (; i < x.n; ++i) {
+      TileG64Vnni<kBits, 1>(w.tile_codes(t), w.chunk_bytes, w.groups, scales, zeros,
+                            x.token_x4(i), x4_stride, x.group_sums.data() + i * x.groups,
+                            x.scale.data() + i, y + i * w.rows + t * 16, w.rows, rows);
+    }
   }
 }
 
@@ -158,6 +279,15 @@ HWY_INLINE void GroupDots(const uint8_t* chunks, int64_t num_chunks, int bits,
 
 void GemmTiles(const TiledLinear& w, const PreparedA8& x, int64_t tile_begin, int64_t tile_end,
                float* y) {
+#if ACCLLM_GEMM_VNNI
+  if (w.group == 64 && w.cols % 64 == 0) {
+    switch (w.bits) {
+      case 2: return TilesG64Vnni<2>(w, x, tile_begin, tile_end, y);
+      case 4: return TilesG64Vnni<4>(w, x, tile_begin, tile_end, y);
+      default: return TilesG64Vnni<8>(w, x, tile_begin, tile_end, y);
+    }
+  }
+#endif
   const hn::CappedTag<float, 16> df;  // as many of the 16 lanes as the target holds
   const hn::RebindToSigned<decltype(df)> di;
   const hn::Rebind<hwy::float16_t, decltype(df)> dh;
@@ -221,7 +351,8 @@ void GemmA8(const TiledLinear& w, const PreparedA8& x, float* y, ThreadPool* poo
   if (pool == nullptr) {
     run(0, w.tiles, 0);
   } else {
-    pool->ParallelFor(w.tiles, run);
+    // A few chunks per thread: balanced when another process takes a core for a while.
+    pool->ParallelForDynamic(w.tiles, run, std::max<int64_t>(1, w.tiles / (4 * pool->size())));
   }
 }
 

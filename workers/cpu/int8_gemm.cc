@@ -33,15 +33,19 @@ template <int kTok>
 ACCLLM_INT8_VNNI_ATTR void TileVnni(const int8_t* blocks, int64_t steps, const uint32_t* xu,
                                     int64_t xu_stride, const int32_t* row_sums, int32_t* out,
                                     int64_t out_stride, int64_t rows) {
-  constexpr int kAcc = kTok >= 4 ? 1 : 4 / kTok;
+  constexpr int kAcc = kTok >= 8 ? 1 : 8 / kTok;
   __m512i acc[kTok][kAcc];
+#pragma GCC unroll 8
   for (int t = 0; t < kTok; ++t) {
+#pragma GCC unroll 4
     for (int a = 0; a < kAcc; ++a) acc[t][a] = _mm512_setzero_si512();
   }
   int64_t s = 0;
   for (; s + kAcc <= steps; s += kAcc) {
+#pragma GCC unroll 4
     for (int a = 0; a < kAcc; ++a) {
       const __m512i w = _mm512_load_si512(blocks + (s + a) * 64);
+#pragma GCC unroll 8
       for (int t = 0; t < kTok; ++t) {
         acc[t][a] = _mm512_dpbusd_epi32(
             acc[t][a], _mm512_set1_epi32(static_cast<int>(xu[t * xu_stride + s + a])), w);
@@ -50,6 +54,7 @@ ACCLLM_INT8_VNNI_ATTR void TileVnni(const int8_t* blocks, int64_t steps, const u
   }
   for (; s < steps; ++s) {
     const __m512i w = _mm512_load_si512(blocks + s * 64);
+#pragma GCC unroll 8
     for (int t = 0; t < kTok; ++t) {
       acc[t][0] = _mm512_dpbusd_epi32(
           acc[t][0], _mm512_set1_epi32(static_cast<int>(xu[t * xu_stride + s])), w);
@@ -150,7 +155,8 @@ void Int8Gemm(const TiledInt8& w, const int8_t* x, int64_t x_stride, int64_t n, 
   if (pool == nullptr) {
     run(0, w.tiles, 0);
   } else {
-    pool->ParallelFor(w.tiles, run);
+    // A few chunks per thread: balanced when another process takes a core for a while.
+    pool->ParallelForDynamic(w.tiles, run, std::max<int64_t>(1, w.tiles / (4 * pool->size())));
   }
 }
 

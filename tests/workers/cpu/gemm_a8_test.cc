@@ -72,7 +72,8 @@ INSTANTIATE_TEST_SUITE_P(
     Shapes, GemvA8Test,
     ::testing::Values(Shape{2, 64, 64, 256}, Shape{2, 64, 37, 172}, Shape{2, 128, 50, 300},
                       Shape{2, 32, 16, 64}, Shape{4, 64, 33, 172}, Shape{4, 16, 7, 40},
-                      Shape{8, 64, 20, 130}, Shape{2, 64, 1, 16}),
+                      Shape{8, 64, 20, 130}, Shape{2, 64, 1, 16}, Shape{4, 64, 21, 128},
+                      Shape{8, 64, 18, 192}, Shape{2, 64, 35, 320}),
     [](const auto& info) {
       const Shape& s = info.param;
       return "w" + std::to_string(s.bits) + "_g" + std::to_string(s.group) + "_" +
