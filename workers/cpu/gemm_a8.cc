@@ -98,6 +98,8 @@ ACCLLM_VNNI_ATTR void DotsVnni(const uint8_t* chunks, int64_t chunk_bytes, const
 // Group size 64 (4 chunks), the common case, fused end to end for kTok tokens (4 or 1): per
 // group the codes are unpacked into registers, the dots formed in independent chains and
 // the float group terms added to per-token accumulators that never leave the registers.
+constexpr int64_t kPrefetchGroups = 8;
+
 template <int kBits, int kTok>
 ACCLLM_VNNI_ATTR void TileG64Vnni(const uint8_t* blocks, int64_t chunk_bytes, int64_t groups,
                                   const uint16_t* scales, const uint16_t* zeros,
@@ -111,6 +113,15 @@ ACCLLM_VNNI_ATTR void TileG64Vnni(const uint8_t* blocks, int64_t chunk_bytes, in
   for (int k = 0; k < kTok; ++k) facc[k] = _mm512_setzero_ps();
   for (int64_t g = 0; g < groups; ++g) {
     const uint8_t* chunks = blocks + g * 4 * chunk_bytes;
+    // One thread's hardware prefetch alone does not keep enough lines in flight to stream
+    // at the memory's rate; ask for the codes and parameters a few groups ahead.
+#pragma GCC unroll 4
+    for (int64_t line = 0; line < 4 * chunk_bytes; line += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(chunks + kPrefetchGroups * 4 * chunk_bytes + line),
+                   _MM_HINT_T0);
+    }
+    _mm_prefetch(reinterpret_cast<const char*>(scales + (g + kPrefetchGroups) * 16), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(zeros + (g + kPrefetchGroups) * 16), _MM_HINT_T0);
     __m512i v[16];
 #pragma GCC unroll 4
     for (int c = 0; c < 4; ++c) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "workers/cpu/quantize_a8.h"  // QuantizeA8Row
+
 namespace accllm {
 namespace {
 
@@ -39,7 +41,14 @@ PreparedA8 PrepareA8(const A8Vector& x, int64_t cols, int64_t group) {
 PreparedA8 QuantizePrepareA8(const float* x, int64_t n, int64_t cols, int64_t group) {
   PreparedA8 p = Allocate(n, cols, group);
   for (int64_t i = 0; i < n; ++i) {
-    Fill(p, i, QuantizeA8({x + i * cols, static_cast<size_t>(cols)}), cols, group);
+    // Straight into the kernel's buffer (padding stays 0), with QuantizeA8's bits.
+    int8_t* values = reinterpret_cast<int8_t*>(p.x4.data() + i * p.chunks * 4);
+    p.scale[i] = QuantizeA8Row(x + i * cols, cols, values);
+    for (int64_t g = 0; g < p.groups; ++g) {
+      int32_t sum = 0;
+      for (int64_t c = g * group; c < std::min(cols, (g + 1) * group); ++c) sum += values[c];
+      p.group_sums[i * p.groups + g] = static_cast<float>(sum);
+    }
   }
   return p;
 }

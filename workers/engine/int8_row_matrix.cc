@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"  // absl::StrCat
 #include "model/dtype.h"           // HalfToFloat
-#include "quant/a8.h"              // QuantizeA8
+#include "workers/cpu/quantize_a8.h"  // QuantizeA8Row
 
 namespace accllm {
 namespace {
@@ -96,11 +96,7 @@ void Int8RowMatrix::ApplyBatch(const float* x, int64_t n, float* y) const {
   const int64_t stride = tiled_->steps * 4;
   std::vector<int8_t> xq(static_cast<size_t>(n * stride), 0);
   std::vector<float> xs(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    const A8Vector a = QuantizeA8({x + i * cols_, static_cast<size_t>(cols_)});
-    std::memcpy(xq.data() + i * stride, a.values.data(), static_cast<size_t>(cols_));
-    xs[i] = a.scale;
-  }
+  for (int64_t i = 0; i < n; ++i) xs[i] = QuantizeA8Row(x + i * cols_, cols_, xq.data() + i * stride);
   std::vector<int32_t> dots(static_cast<size_t>(n * rows_));
   RunOnPool(pool_.get(),
             [&](ThreadPool* pool) { Int8Gemm(*tiled_, xq.data(), stride, n, dots.data(), pool); });
