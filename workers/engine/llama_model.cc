@@ -61,6 +61,7 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const ModelDir& dir
 #undef ACCLLM_ASSIGN
   if (loader->quantized()) model->kv_format_ = loader->quantization().kv_cache;
   model->linear_bits_per_weight_ = loader->LinearBitsPerWeight();
+  model->pool_ = loader->pool();
   model->rope_ = Rope(c.head_dim(), c.rope_theta);
   return model;
 }
@@ -112,6 +113,8 @@ absl::Status LlamaModel::ForwardBatch(std::span<const BatchToken> batch) const {
     return std::span<float>(m.data() + i * width, static_cast<size_t>(width));
   };
   for (int64_t i = 0; i < n; ++i) embedding_->Row(batch[i].token, row(x, i, dim));
+  bool concurrent_attend = pool_ != nullptr && n > 1;
+  for (const BatchToken& t : batch) concurrent_attend = concurrent_attend && t.kv->ConcurrentAttend();
   const float eps = static_cast<float>(c.norm_eps);
   auto observe = [&](int l, LayerLinear linear, std::vector<float>& in, int width) {
     if (observer_ == nullptr) return;
@@ -127,13 +130,28 @@ absl::Status LlamaModel::ForwardBatch(std::span<const BatchToken> batch) const {
     layer.wk->ApplyBatch(xb.data(), n, k.data());
     observe(l, LayerLinear::kV, xb, dim);
     layer.wv->ApplyBatch(xb.data(), n, v.data());
-    // In batch order: a chunk's tokens come in position order, so each query finds the
-    // keys of the tokens before it (its own chunk's included) already stored.
+    // Every K/V of the step is stored first; a query then reads only positions up to its
+    // own, all stored, so the queries are independent and may run on the kernel threads.
     for (int64_t i = 0; i < n; ++i) {
       const BatchToken& t = batch[i];
       rope_.ApplyAll(row(q, i, dim), t.pos);
       t.kv->Store(l, t.pos, row(k, i, kv_dim), row(v, i, kv_dim));
-      t.kv->Attend(l, t.pos, row(q, i, dim), row(attn, i, dim));
+    }
+    auto attend = [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b; i < e; ++i) {
+        batch[i].kv->Attend(l, batch[i].pos, row(q, i, dim), row(attn, i, dim));
+      }
+    };
+    if (concurrent_attend) {
+      RunOnPool(pool_.get(), [&](ThreadPool* pool) {
+        if (pool != nullptr) {
+          pool->ParallelForDynamic(n, attend, 1);
+        } else {
+          attend(0, n, 0);
+        }
+      });
+    } else {
+      attend(0, n, 0);
     }
     observe(l, LayerLinear::kO, attn, dim);
     layer.wo->ApplyBatch(attn.data(), n, proj.data());

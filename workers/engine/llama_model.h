@@ -85,6 +85,7 @@ class LlamaModel {
   double linear_bits_per_weight_ = 32;
   Rope rope_;
   mutable ActivationObserver* observer_ = nullptr;  // a tap, not part of the model's state
+  std::shared_ptr<SharedThreadPool> pool_;  // the kernels' threads (null: one thread)
 };
 
 // RMSNorm: out = x / sqrt(mean(x²) + eps) * weight.

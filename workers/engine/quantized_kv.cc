@@ -117,33 +117,35 @@ void QuantizedSequenceKv::Attend(int32_t layer, int64_t pos, std::span<const flo
   const int group = c.n_heads / c.n_kv_heads;
   const int64_t cb = store_.code_bytes();
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  // Per-thread scratch: tokens of one sequence may attend concurrently (ConcurrentAttend).
+  thread_local AttendScratch sc;
 
   // The query in the keys' rotated frame, for dot products read off the codes.
-  q_rot_.assign(q.begin(), q.end());
-  for (int h = 0; h < c.n_heads; ++h) RotateKeyOrQuery(f, {q_rot_.data() + h * hd, size_t(hd)});
+  sc.q_rot.assign(q.begin(), q.end());
+  for (int h = 0; h < c.n_heads; ++h) RotateKeyOrQuery(f, {sc.q_rot.data() + h * hd, size_t(hd)});
 
   // Positions read: the Λ sinks (float keys, rotated to their in-cache positions), then the window.
   const int64_t n_sinks = window_.SinkCount(pos);
-  positions_.clear();
-  slots_.clear();
-  sink_keys_.resize(static_cast<size_t>(std::max<int64_t>(n_sinks, 1)) * kv_dim);
+  sc.positions.clear();
+  sc.slots.clear();
+  sc.sink_keys.resize(static_cast<size_t>(std::max<int64_t>(n_sinks, 1)) * kv_dim);
   for (int64_t j = 0; j < n_sinks; ++j) {
-    positions_.push_back(j);
-    slots_.push_back(SlotOf(layer, j));
-    std::span<float> kj(sink_keys_.data() + j * kv_dim, static_cast<size_t>(kv_dim));
-    KeyFloat(slots_.back(), j, kj);
+    sc.positions.push_back(j);
+    sc.slots.push_back(SlotOf(layer, j));
+    std::span<float> kj(sc.sink_keys.data() + j * kv_dim, static_cast<size_t>(kv_dim));
+    KeyFloat(sc.slots.back(), j, kj);
     rope_.ApplyAll(kj, window_.SinkRopePosition(pos, static_cast<int32_t>(j)));
   }
   for (int64_t p = window_.WindowStart(pos); p <= pos; ++p) {
-    positions_.push_back(p);
-    slots_.push_back(SlotOf(layer, p));
+    sc.positions.push_back(p);
+    sc.slots.push_back(SlotOf(layer, p));
   }
-  const size_t n = positions_.size();
+  const size_t n = sc.positions.size();
   // The leading positions whose keys are float (Λ sinks, fp16 sink tokens); every later one
   // is quantized (window positions ascend, and only positions < sink_tokens are fp16).
   size_t n_float = 0;
   while (n_float < n && (static_cast<int64_t>(n_float) < n_sinks ||
-                         !f.QuantizedAt(positions_[n_float]))) {
+                         !f.QuantizedAt(sc.positions[n_float]))) {
     ++n_float;
   }
   // Scores of the float positions for query head h, [n_float].
@@ -153,10 +155,10 @@ void QuantizedSequenceKv::Attend(int32_t layer, int64_t pos, std::span<const flo
     for (size_t i = 0; i < n_float; ++i) {
       float dot = 0.0f;
       if (static_cast<int64_t>(i) < n_sinks) {
-        const float* k = sink_keys_.data() + i * kv_dim + g * hd;
+        const float* k = sc.sink_keys.data() + i * kv_dim + g * hd;
         for (int d = 0; d < hd; ++d) dot += qh[d] * k[d];
       } else {
-        const uint16_t* k = store_.KeyHalf(slots_[i]) + g * hd;
+        const uint16_t* k = store_.KeyHalf(sc.slots[i]) + g * hd;
         for (int d = 0; d < hd; ++d) dot += qh[d] * HalfToFloat(k[d]);
       }
       w[i] = dot * scale;
@@ -165,7 +167,7 @@ void QuantizedSequenceKv::Attend(int32_t layer, int64_t pos, std::span<const flo
   auto float_values = [&](int h, const float* w, float* o) {
     const int g = h / group;
     for (size_t i = 0; i < n_float; ++i) {
-      const uint16_t* v = store_.ValueHalf(slots_[i]) + g * hd;
+      const uint16_t* v = store_.ValueHalf(sc.slots[i]) + g * hd;
       for (int d = 0; d < hd; ++d) o[d] += w[i] * HalfToFloat(v[d]);
     }
   };
@@ -181,46 +183,46 @@ void QuantizedSequenceKv::Attend(int32_t layer, int64_t pos, std::span<const flo
   if (f.bits == 4 && hd % 2 == 0) {
     // KV4: per KV head, the SIMD kernels read each quantized key/value once for all the
     // query heads of its group (workers/cpu/kv4_attention.h).
-    scores_.resize(static_cast<size_t>(group) * n);
-    keys_.resize(n - n_float);
-    values_.resize(n - n_float);
+    sc.scores.resize(static_cast<size_t>(group) * n);
+    sc.keys.resize(n - n_float);
+    sc.values.resize(n - n_float);
     for (int g = 0; g < c.n_kv_heads; ++g) {
       for (size_t i = n_float; i < n; ++i) {
-        const size_t s = slots_[i];
-        keys_[i - n_float] = {store_.KeyCodes(s) + g * cb, store_.KeyParams(s)[g]};
-        values_[i - n_float] = {store_.ValueCodes(s) + g * cb, store_.ValueParams(s)[g]};
+        const size_t s = sc.slots[i];
+        sc.keys[i - n_float] = {store_.KeyCodes(s) + g * cb, store_.KeyParams(s)[g]};
+        sc.values[i - n_float] = {store_.ValueCodes(s) + g * cb, store_.ValueParams(s)[g]};
       }
       const int h0 = g * group;
-      for (int j = 0; j < group; ++j) float_scores(h0 + j, scores_.data() + j * n);
-      Kv4Scores(q_rot_.data() + h0 * hd, group, hd, keys_, scale, scores_.data() + n_float,
+      for (int j = 0; j < group; ++j) float_scores(h0 + j, sc.scores.data() + j * n);
+      Kv4Scores(sc.q_rot.data() + h0 * hd, group, hd, sc.keys, scale, sc.scores.data() + n_float,
                 static_cast<int64_t>(n));
       for (int j = 0; j < group; ++j) {
-        softmax(scores_.data() + j * n);
-        float_values(h0 + j, scores_.data() + j * n, out.data() + (h0 + j) * hd);
+        softmax(sc.scores.data() + j * n);
+        float_values(h0 + j, sc.scores.data() + j * n, out.data() + (h0 + j) * hd);
       }
-      Kv4AccumulateValues(scores_.data() + n_float, static_cast<int64_t>(n), group, hd, values_,
+      Kv4AccumulateValues(sc.scores.data() + n_float, static_cast<int64_t>(n), group, hd, sc.values,
                           out.data() + h0 * hd);
     }
     return;
   }
   // KV8: the scalar functions of quant/kv_quant.h.
-  scores_.resize(n);
+  sc.scores.resize(n);
   for (int h = 0; h < c.n_heads; ++h) {
     const int g = h / group;
-    std::span<const float> qr(q_rot_.data() + h * hd, static_cast<size_t>(hd));
-    float_scores(h, scores_.data());
+    std::span<const float> qr(sc.q_rot.data() + h * hd, static_cast<size_t>(hd));
+    float_scores(h, sc.scores.data());
     for (size_t i = n_float; i < n; ++i) {
-      const size_t s = slots_[i];
-      scores_[i] = DotQuantizedKey(qr, {store_.KeyCodes(s) + g * cb, static_cast<size_t>(cb)},
+      const size_t s = sc.slots[i];
+      sc.scores[i] = DotQuantizedKey(qr, {store_.KeyCodes(s) + g * cb, static_cast<size_t>(cb)},
                                    store_.KeyParams(s)[g], f.bits) *
                    scale;
     }
-    softmax(scores_.data());
+    softmax(sc.scores.data());
     float* o = out.data() + h * hd;
-    float_values(h, scores_.data(), o);
+    float_values(h, sc.scores.data(), o);
     for (size_t i = n_float; i < n; ++i) {
-      const size_t s = slots_[i];
-      AccumulateQuantizedValue(scores_[i], {store_.ValueCodes(s) + g * cb, static_cast<size_t>(cb)},
+      const size_t s = sc.slots[i];
+      AccumulateQuantizedValue(sc.scores[i], {store_.ValueCodes(s) + g * cb, static_cast<size_t>(cb)},
                                store_.ValueParams(s)[g], f.bits, {o, static_cast<size_t>(hd)});
     }
   }

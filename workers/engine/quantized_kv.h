@@ -80,6 +80,7 @@ class QuantizedSequenceKv : public SequenceKv {
              std::span<const float> v) override;
   void Attend(int32_t layer, int64_t pos, std::span<const float> q,
               std::span<float> out) const override;
+  bool ConcurrentAttend() const override { return true; }
 
  private:
   int32_t PhysicalPage(int64_t pos) const { return table_.PhysicalPage(pos); }
@@ -93,10 +94,14 @@ class QuantizedSequenceKv : public SequenceKv {
   PageTable table_;
   AttentionWindow window_;
   Rope rope_;
-  mutable std::vector<float> q_rot_, sink_keys_, key_, scores_;  // scratch
-  mutable std::vector<size_t> slots_;
-  mutable std::vector<int64_t> positions_;
-  mutable std::vector<Kv4Ref> keys_, values_;  // KV4: one KV head's quantized positions
+  std::vector<float> key_;  // Store's scratch
+  // Attend's scratch, one per thread.
+  struct AttendScratch {
+    std::vector<float> q_rot, sink_keys, scores;
+    std::vector<size_t> slots;
+    std::vector<int64_t> positions;
+    std::vector<Kv4Ref> keys, values;  // KV4: one KV head's quantized positions
+  };
 };
 
 // The dense form: one sequence, `capacity` positions, full causal attention
@@ -115,6 +120,7 @@ class QuantizedKvCache : public SequenceKv {
               std::span<float> out) const override {
     seq_.Attend(layer, pos, q, out);
   }
+  bool ConcurrentAttend() const override { return true; }
 
  private:
   int32_t capacity_;

@@ -26,6 +26,9 @@ class SequenceKv {
   // q: [n_heads * head_dim] after RoPE at `pos`; writes out [n_heads * head_dim].
   virtual void Attend(int32_t layer, int64_t pos, std::span<const float> q,
                       std::span<float> out) const = 0;
+  // True when Attend may run on several threads at once (for different positions whose
+  // K/V are all stored); the engine then spreads a step's attention over its threads.
+  virtual bool ConcurrentAttend() const { return false; }
 };
 
 // Softmax attention of every query head over n keys, GQA-grouped:
