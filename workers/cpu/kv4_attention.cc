@@ -2,12 +2,14 @@
 #include "workers/cpu/kv4_attention.h"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "workers/cpu/kv4_attention.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"         // HWY_EXPORT, HWY_DYNAMIC_DISPATCH
+#include "hwy/contrib/math/math-inl.h"  // hn::Exp
 #include "model/dtype.h"         // HalfToFloat
 
 HWY_BEFORE_NAMESPACE();
@@ -129,6 +131,25 @@ void AccumulateValues(const float* w, int64_t stride, int nq, int head_dim, cons
   }
 }
 
+void Softmax(float* w, int64_t n) {
+  const hn::CappedTag<float, 16> df;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
+  float max = -INFINITY;
+  for (int64_t i = 0; i < n; ++i) max = std::max(max, w[i]);
+  const auto vmax = hn::Set(df, max);
+  auto vsum = hn::Zero(df);
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const auto e = hn::Exp(df, hn::Sub(hn::LoadU(df, w + i), vmax));
+    hn::StoreU(e, df, w + i);
+    vsum = hn::Add(vsum, e);
+  }
+  float sum = hn::GetLane(hn::SumOfLanes(df, vsum));
+  for (; i < n; ++i) sum += (w[i] = std::exp(w[i] - max));
+  const float inv = 1.0f / sum;
+  for (i = 0; i < n; ++i) w[i] *= inv;
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace accllm
 HWY_AFTER_NAMESPACE();
@@ -138,6 +159,9 @@ namespace accllm {
 
 HWY_EXPORT(Scores);
 HWY_EXPORT(AccumulateValues);
+HWY_EXPORT(Softmax);
+
+void SoftmaxInPlace(float* w, int64_t n) { HWY_DYNAMIC_DISPATCH(Softmax)(w, n); }
 
 void Kv4Scores(const float* q, int nq, int head_dim, std::span<const Kv4Ref> keys, float scale,
                float* scores, int64_t stride) {

@@ -113,8 +113,12 @@ absl::Status LlamaModel::ForwardBatch(std::span<const BatchToken> batch) const {
     return std::span<float>(m.data() + i * width, static_cast<size_t>(width));
   };
   for (int64_t i = 0; i < n; ++i) embedding_->Row(batch[i].token, row(x, i, dim));
-  bool concurrent_attend = pool_ != nullptr && n > 1;
-  for (const BatchToken& t : batch) concurrent_attend = concurrent_attend && t.kv->ConcurrentAttend();
+  // Attention on the kernel threads when every cache allows it, in equal parts per token.
+  const int64_t parts = batch[0].kv->AttendParts();
+  bool concurrent_attend = pool_ != nullptr;
+  for (const BatchToken& t : batch) {
+    concurrent_attend = concurrent_attend && t.kv->ConcurrentAttend() && t.kv->AttendParts() == parts;
+  }
   const float eps = static_cast<float>(c.norm_eps);
   auto observe = [&](int l, LayerLinear linear, std::vector<float>& in, int width) {
     if (observer_ == nullptr) return;
@@ -137,21 +141,26 @@ absl::Status LlamaModel::ForwardBatch(std::span<const BatchToken> batch) const {
       rope_.ApplyAll(row(q, i, dim), t.pos);
       t.kv->Store(l, t.pos, row(k, i, kv_dim), row(v, i, kv_dim));
     }
-    auto attend = [&](int64_t b, int64_t e, int) {
-      for (int64_t i = b; i < e; ++i) {
-        batch[i].kv->Attend(l, batch[i].pos, row(q, i, dim), row(attn, i, dim));
-      }
-    };
     if (concurrent_attend) {
+      // (token, part) items: a lone decode token still splits over its KV heads.
+      auto attend_parts = [&](int64_t b, int64_t e, int) {
+        for (int64_t item = b; item < e; ++item) {
+          const BatchToken& t = batch[item / parts];
+          t.kv->AttendPart(l, t.pos, row(q, item / parts, dim), row(attn, item / parts, dim),
+                           static_cast<int32_t>(item % parts));
+        }
+      };
       RunOnPool(pool_.get(), [&](ThreadPool* pool) {
         if (pool != nullptr) {
-          pool->ParallelForDynamic(n, attend, 1);
+          pool->ParallelForDynamic(n * parts, attend_parts, 1);
         } else {
-          attend(0, n, 0);
+          attend_parts(0, n * parts, 0);
         }
       });
     } else {
-      attend(0, n, 0);
+      for (int64_t i = 0; i < n; ++i) {
+        batch[i].kv->Attend(l, batch[i].pos, row(q, i, dim), row(attn, i, dim));
+      }
     }
     observe(l, LayerLinear::kO, attn, dim);
     layer.wo->ApplyBatch(attn.data(), n, proj.data());

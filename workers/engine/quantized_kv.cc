@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"  // absl::StrCat
 #include "model/dtype.h"           // FloatToHalf, HalfToFloat
-#include "workers/cpu/kv4_attention.h"  // Kv4Scores, Kv4AccumulateValues
+#include "workers/cpu/kv4_attention.h"  // Kv4Scores, Kv4AccumulateValues, SoftmaxInPlace
 
 namespace accllm {
 
@@ -110,6 +110,17 @@ void QuantizedSequenceKv::KeyFloat(size_t s, int64_t pos, std::span<float> out) 
 
 void QuantizedSequenceKv::Attend(int32_t layer, int64_t pos, std::span<const float> q,
                                  std::span<float> out) const {
+  AttendKvHeads(layer, pos, q, out, 0, config_.n_kv_heads);
+}
+
+void QuantizedSequenceKv::AttendPart(int32_t layer, int64_t pos, std::span<const float> q,
+                                     std::span<float> out, int32_t part) const {
+  AttendKvHeads(layer, pos, q, out, part, part + 1);
+}
+
+void QuantizedSequenceKv::AttendKvHeads(int32_t layer, int64_t pos, std::span<const float> q,
+                                        std::span<float> out, int32_t g_begin,
+                                        int32_t g_end) const {
   const ModelConfig& c = config_;
   const KvFormat& f = store_.format();
   const int hd = c.head_dim();
@@ -121,8 +132,11 @@ void QuantizedSequenceKv::Attend(int32_t layer, int64_t pos, std::span<const flo
   thread_local AttendScratch sc;
 
   // The query in the keys' rotated frame, for dot products read off the codes.
+  const int h_begin = g_begin * group, h_end = g_end * group;  // the query heads served
   sc.q_rot.assign(q.begin(), q.end());
-  for (int h = 0; h < c.n_heads; ++h) RotateKeyOrQuery(f, {sc.q_rot.data() + h * hd, size_t(hd)});
+  for (int h = h_begin; h < h_end; ++h) {
+    RotateKeyOrQuery(f, {sc.q_rot.data() + h * hd, size_t(hd)});
+  }
 
   // Positions read: the Λ sinks (float keys, rotated to their in-cache positions), then the window.
   const int64_t n_sinks = window_.SinkCount(pos);
@@ -179,14 +193,14 @@ void QuantizedSequenceKv::Attend(int32_t layer, int64_t pos, std::span<const flo
     for (size_t i = 0; i < n; ++i) w[i] /= sum;
   };
 
-  std::fill(out.begin(), out.end(), 0.0f);
+  std::fill(out.begin() + h_begin * hd, out.begin() + h_end * hd, 0.0f);
   if (f.bits == 4 && hd % 2 == 0) {
     // KV4: per KV head, the SIMD kernels read each quantized key/value once for all the
     // query heads of its group (workers/cpu/kv4_attention.h).
     sc.scores.resize(static_cast<size_t>(group) * n);
     sc.keys.resize(n - n_float);
     sc.values.resize(n - n_float);
-    for (int g = 0; g < c.n_kv_heads; ++g) {
+    for (int g = g_begin; g < g_end; ++g) {
       for (size_t i = n_float; i < n; ++i) {
         const size_t s = sc.slots[i];
         sc.keys[i - n_float] = {store_.KeyCodes(s) + g * cb, store_.KeyParams(s)[g]};
@@ -197,7 +211,7 @@ void QuantizedSequenceKv::Attend(int32_t layer, int64_t pos, std::span<const flo
       Kv4Scores(sc.q_rot.data() + h0 * hd, group, hd, sc.keys, scale, sc.scores.data() + n_float,
                 static_cast<int64_t>(n));
       for (int j = 0; j < group; ++j) {
-        softmax(sc.scores.data() + j * n);
+        SoftmaxInPlace(sc.scores.data() + j * n, static_cast<int64_t>(n));
         float_values(h0 + j, sc.scores.data() + j * n, out.data() + (h0 + j) * hd);
       }
       Kv4AccumulateValues(sc.scores.data() + n_float, static_cast<int64_t>(n), group, hd, sc.values,
@@ -207,7 +221,7 @@ void QuantizedSequenceKv::Attend(int32_t layer, int64_t pos, std::span<const flo
   }
   // KV8: the scalar functions of quant/kv_quant.h.
   sc.scores.resize(n);
-  for (int h = 0; h < c.n_heads; ++h) {
+  for (int h = h_begin; h < h_end; ++h) {
     const int g = h / group;
     std::span<const float> qr(sc.q_rot.data() + h * hd, static_cast<size_t>(hd));
     float_scores(h, sc.scores.data());

@@ -81,8 +81,15 @@ class QuantizedSequenceKv : public SequenceKv {
   void Attend(int32_t layer, int64_t pos, std::span<const float> q,
               std::span<float> out) const override;
   bool ConcurrentAttend() const override { return true; }
+  // One part per KV head (its GQA group of query heads).
+  int32_t AttendParts() const override { return config_.n_kv_heads; }
+  void AttendPart(int32_t layer, int64_t pos, std::span<const float> q, std::span<float> out,
+                  int32_t part) const override;
 
  private:
+  // Attention of the query heads of KV heads [g_begin, g_end): writes only their outputs.
+  void AttendKvHeads(int32_t layer, int64_t pos, std::span<const float> q, std::span<float> out,
+                     int32_t g_begin, int32_t g_end) const;
   int32_t PhysicalPage(int64_t pos) const { return table_.PhysicalPage(pos); }
   size_t SlotOf(int32_t layer, int64_t pos) const;
   // The key of `pos` as float in the frame it was stored in (pre- or post-RoPE), the
@@ -121,6 +128,11 @@ class QuantizedKvCache : public SequenceKv {
     seq_.Attend(layer, pos, q, out);
   }
   bool ConcurrentAttend() const override { return true; }
+  int32_t AttendParts() const override { return seq_.AttendParts(); }
+  void AttendPart(int32_t layer, int64_t pos, std::span<const float> q, std::span<float> out,
+                  int32_t part) const override {
+    seq_.AttendPart(layer, pos, q, out, part);
+  }
 
  private:
   int32_t capacity_;
