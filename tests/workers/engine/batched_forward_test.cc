@@ -1,7 +1,7 @@
 // ForwardBatch (every token of a step through each linear as one GEMM) equals
 // Forward token by token, bit for bit: quantized A8 layers of every kind (tiled
-// W4/W8, 2:4, pow2, rotated, float), 8-bit head, KV4 pages, Λ attention, and a
-// batch that mixes two sequences' prefill chunks with decode tokens.
+// W2/W4/W8, 2:4 tiled and not, pow2, rotated, float), 8-bit head, KV4 pages, Λ
+// attention, and a batch that mixes two sequences' prefill chunks with decode tokens.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -34,6 +34,8 @@ WeightFormat Format(int bits, int group, WeightScheme scheme = WeightScheme::kUn
 std::unique_ptr<LlamaModel> MakeModel(const TempDir& tmp) {
   testing::Llama2cShape shape;
   shape.shared_classifier = false;
+  shape.dim = 64;  // 64-wide inputs: the group-64 kernels (dense and 2:4) take them
+  shape.hidden_dim = 128;
   testing::WriteRandomLlama2c(tmp / "m.bin", shape, 21);
   EXPECT_TRUE(ImportLlama2c(tmp / "m.bin", tmp / "float", Llama2cImportOptions{}).ok());
   QuantizedDirOptions o;
@@ -41,7 +43,8 @@ std::unique_ptr<LlamaModel> MakeModel(const TempDir& tmp) {
   o.config.activation_bits = 8;
   o.config.kv_cache.bits = 4;
   o.config.kv_cache.sink_tokens = 2;
-  o.overrides = {{"mlp.up_proj", Format(2, 16, WeightScheme::kUniform, Sparsity::k2of4)},
+  o.overrides = {{"mlp.up_proj", Format(2, 64, WeightScheme::kUniform, Sparsity::k2of4)},
+                 {"mlp.down_proj", Format(2, 16, WeightScheme::kUniform, Sparsity::k2of4)},
                  {"mlp.gate_proj", Format(3, 16, WeightScheme::kPow2)},
                  {"self_attn.v_proj", Format(8, 32)},
                  {"self_attn.q_proj", Format(4, 64)}};
