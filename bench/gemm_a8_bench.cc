@@ -16,8 +16,8 @@ namespace {
 QuantizedLinear MakeLayer(int bits, int64_t rows, int64_t cols) {
   std::mt19937_64 rng(1);
   UnpackedLinear u;
-  u.format = {.bits = bits, .scheme = WeightScheme::kUniform, .group = 64,
-              .sparsity = Sparsity::kDense};
+  u.format = {
+      .bits = bits, .scheme = WeightScheme::kUniform, .group = 64, .sparsity = Sparsity::kDense};
   u.rows = rows;
   u.cols = cols;
   u.codes.resize(rows * cols);
@@ -41,7 +41,8 @@ void BM_GemmA8(benchmark::State& state) {
   std::vector<float> y(tokens * rows);
   if (threads == 0) {
     std::vector<A8Vector> xs;
-    for (int64_t i = 0; i < tokens; ++i) xs.push_back(QuantizeA8({x.data() + i * cols, size_t(cols)}));
+    for (int64_t i = 0; i < tokens; ++i)
+      xs.push_back(QuantizeA8({x.data() + i * cols, size_t(cols)}));
     for (auto _ : state) {
       for (int64_t i = 0; i < tokens; ++i) {
         benchmark::DoNotOptimize(MatVecA8(q.view(), xs[i], {y.data() + i * rows, size_t(rows)}));
@@ -68,8 +69,8 @@ void BM_GemmA8(benchmark::State& state) {
 
 void Shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"bits", "rows", "cols", "tokens", "threads"});
-  for (auto [rows, cols] : {std::pair<int64_t, int64_t>{2048, 2048}, {256, 2048}, {5632, 2048},
-                            {2048, 5632}}) {
+  for (auto [rows, cols] :
+       {std::pair<int64_t, int64_t>{2048, 2048}, {256, 2048}, {5632, 2048}, {2048, 5632}}) {
     for (int threads : {0, 1, 2}) b->Args({2, rows, cols, 1, threads});
     for (int64_t tokens : {8, 64}) {
       for (int threads : {1, 2}) b->Args({2, rows, cols, tokens, threads});

@@ -8,8 +8,8 @@
 #include <random>
 #include <vector>
 
-#include "quant/kv_quant.h"                // QuantizeKv, DotQuantizedKey, ...
-#include "workers/cpu/kv4_attention.h"     // Kv4Scores, Kv4AccumulateValues
+#include "quant/kv_quant.h"             // QuantizeKv, DotQuantizedKey, ...
+#include "workers/cpu/kv4_attention.h"  // Kv4Scores, Kv4AccumulateValues
 
 namespace accllm {
 namespace {
@@ -54,8 +54,8 @@ void BM_Kv4GroupAttention(benchmark::State& state) {
     } else {
       for (int h = 0; h < kHeads; ++h) {
         for (int64_t i = 0; i < n; ++i) {
-          AccumulateQuantizedValue(w[h * n + i], {values[i].codes, size_t(cb)}, values[i].params,
-                                   4, {out.data() + h * kHeadDim, size_t(kHeadDim)});
+          AccumulateQuantizedValue(w[h * n + i], {values[i].codes, size_t(cb)}, values[i].params, 4,
+                                   {out.data() + h * kHeadDim, size_t(kHeadDim)});
         }
       }
     }

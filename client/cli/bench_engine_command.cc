@@ -126,9 +126,10 @@ absl::Status RunBenchEngine(const std::vector<std::string>& args) {
   std::shared_ptr<const LlamaModel> model = *std::move(loaded);
   const ModelConfig& config = model->config();
   if (attention.dense && context + prompt_tokens + gen_tokens > config.max_seq_len) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "dense attention over ", context + prompt_tokens + gen_tokens,
-        " positions exceeds the model's context ", config.max_seq_len, "; use --attention lambda:S,W"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("dense attention over ", context + prompt_tokens + gen_tokens,
+                     " positions exceeds the model's context ", config.max_seq_len,
+                     "; use --attention lambda:S,W"));
   }
 
   const int64_t positions = context + prompt_tokens + gen_tokens;
@@ -138,7 +139,8 @@ absl::Status RunBenchEngine(const std::vector<std::string>& args) {
   EngineWorker worker(model, num_pages, page_size);
 
   std::vector<BenchSequence> seqs;
-  for (int32_t b = 0; b < batch; ++b) seqs.push_back({scheduler::LambdaPageTable(attention, page_size), 0});
+  for (int32_t b = 0; b < batch; ++b)
+    seqs.push_back({scheduler::LambdaPageTable(attention, page_size), 0});
   // --context: the positions before the prompt are only assigned pages, not computed
   // (their K/V stay zero). Attention cost depends on how many positions a query reads,
   // not on their values, so decode after them costs what it would after a real prefix.

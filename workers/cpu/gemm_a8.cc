@@ -102,9 +102,9 @@ constexpr int64_t kPrefetchGroups = 8;
 
 template <int kBits, int kTok>
 ACCLLM_VNNI_ATTR void TileG64Vnni(const uint8_t* blocks, int64_t chunk_bytes, int64_t groups,
-                                  const uint16_t* scales, const uint16_t* zeros,
-                                  const int32_t* x4, int64_t x4_stride, const float* group_sums,
-                                  const float* x_scale, float* y, int64_t y_stride, int64_t rows) {
+                                  const uint16_t* scales, const uint16_t* zeros, const int32_t* x4,
+                                  int64_t x4_stride, const float* group_sums, const float* x_scale,
+                                  float* y, int64_t y_stride, int64_t rows) {
   constexpr int kPerByte = 8 / kBits;
   constexpr int kChains = kTok == 1 ? 4 : 2;
   const __m512i mask = _mm512_set1_epi8(static_cast<char>((1 << kBits) - 1));
@@ -122,43 +122,70 @@ ACCLLM_VNNI_ATTR void TileG64Vnni(const uint8_t* blocks, int64_t chunk_bytes, in
     }
     _mm_prefetch(reinterpret_cast<const char*>(scales + (g + kPrefetchGroups) * 16), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(zeros + (g + kPrefetchGroups) * 16), _MM_HINT_T0);
-    __m512i v[16];
+    const int32_t* xg = x4 + g * 16;
+    __m512i dots[kTok];
+    if constexpr (kBits == 2 && kTok == 1) {
+      // W2, one token (decode): each 2-bit field is masked in place, not shifted, into its
+      // own accumulator: acc_j = 4^j · Σ c·x exactly (≤ 4·192·127 per lane and step), shifted
+      // back once per group. Half the unpacking work of the general path.
+      __m512i acc_j[4];
 #pragma GCC unroll 4
-    for (int c = 0; c < 4; ++c) {
+      for (int j = 0; j < 4; ++j) acc_j[j] = _mm512_setzero_si512();
 #pragma GCC unroll 4
-      for (int q = 0; q < kBits / 2; ++q) {
-        const __m512i block = _mm512_load_si512(chunks + c * chunk_bytes + q * 64);
+      for (int c = 0; c < 4; ++c) {
+        const __m512i block = _mm512_load_si512(chunks + c * chunk_bytes);
 #pragma GCC unroll 4
-        for (int j = 0; j < kPerByte; ++j) {
-          v[c * 4 + q * kPerByte + j] =
-              kBits == 8 ? block : _mm512_and_si512(_mm512_srli_epi16(block, kBits * j), mask);
+        for (int j = 0; j < 4; ++j) {
+          const __m512i field =
+              _mm512_and_si512(block, _mm512_set1_epi8(static_cast<char>(3 << (2 * j))));
+          acc_j[j] = _mm512_dpbusd_epi32(acc_j[j], field, _mm512_set1_epi32(xg[c * 4 + j]));
         }
       }
-    }
-    __m512i acc[kTok][kChains];
+      dots[0] = _mm512_add_epi32(
+          _mm512_add_epi32(acc_j[0], _mm512_srai_epi32(acc_j[1], 2)),
+          _mm512_add_epi32(_mm512_srai_epi32(acc_j[2], 4), _mm512_srai_epi32(acc_j[3], 6)));
+    } else {
+      __m512i v[16];
 #pragma GCC unroll 4
-    for (int k = 0; k < kTok; ++k) {
+      for (int c = 0; c < 4; ++c) {
 #pragma GCC unroll 4
-      for (int a = 0; a < kChains; ++a) acc[k][a] = _mm512_setzero_si512();
-    }
-    const int32_t* xg = x4 + g * 16;
-#pragma GCC unroll 16
-    for (int s = 0; s < 16; ++s) {
+        for (int q = 0; q < kBits / 2; ++q) {
+          const __m512i block = _mm512_load_si512(chunks + c * chunk_bytes + q * 64);
+#pragma GCC unroll 4
+          for (int j = 0; j < kPerByte; ++j) {
+            v[c * 4 + q * kPerByte + j] =
+                kBits == 8 ? block : _mm512_and_si512(_mm512_srli_epi16(block, kBits * j), mask);
+          }
+        }
+      }
+      __m512i acc[kTok][kChains];
 #pragma GCC unroll 4
       for (int k = 0; k < kTok; ++k) {
-        acc[k][s % kChains] = _mm512_dpbusd_epi32(acc[k][s % kChains], v[s],
-                                                  _mm512_set1_epi32(xg[k * x4_stride + s]));
+#pragma GCC unroll 4
+        for (int a = 0; a < kChains; ++a) acc[k][a] = _mm512_setzero_si512();
+      }
+#pragma GCC unroll 16
+      for (int s = 0; s < 16; ++s) {
+#pragma GCC unroll 4
+        for (int k = 0; k < kTok; ++k) {
+          acc[k][s % kChains] = _mm512_dpbusd_epi32(acc[k][s % kChains], v[s],
+                                                    _mm512_set1_epi32(xg[k * x4_stride + s]));
+        }
+      }
+#pragma GCC unroll 4
+      for (int k = 0; k < kTok; ++k) {
+        dots[k] = acc[k][0];
+#pragma GCC unroll 4
+        for (int a = 1; a < kChains; ++a) dots[k] = _mm512_add_epi32(dots[k], acc[k][a]);
       }
     }
-    const __m512 scale = _mm512_cvtph_ps(_mm256_loadu_si256(
-        reinterpret_cast<const __m256i*>(scales + g * 16)));
-    const __m512 zero = _mm512_cvtph_ps(_mm256_loadu_si256(
-        reinterpret_cast<const __m256i*>(zeros + g * 16)));
+    const __m512 scale =
+        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + g * 16)));
+    const __m512 zero =
+        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(zeros + g * 16)));
 #pragma GCC unroll 4
     for (int k = 0; k < kTok; ++k) {
-      __m512i dot = acc[k][0];
-#pragma GCC unroll 4
-      for (int a = 1; a < kChains; ++a) dot = _mm512_add_epi32(dot, acc[k][a]);
+      const __m512i dot = dots[k];
       // acc += scale · (dot − zero · xsum), unfused, in the oracle's order.
       const __m512 xsum = _mm512_set1_ps(group_sums[k * groups + g]);
       const __m512 term =
@@ -184,14 +211,14 @@ ACCLLM_VNNI_ATTR void TilesG64Vnni(const TiledLinear& w, const PreparedA8& x, in
     const int64_t rows = std::min<int64_t>(16, w.rows - t * 16);
     int64_t i = 0;
     for (; i + 4 <= x.n; i += 4) {
-      TileG64Vnni<kBits, 4>(w.tile_codes(t), w.chunk_bytes, w.groups, scales, zeros,
-                            x.token_x4(i), x4_stride, x.group_sums.data() + i * x.groups,
-                            x.scale.data() + i, y + i * w.rows + t * 16, w.rows, rows);
+      TileG64Vnni<kBits, 4>(w.tile_codes(t), w.chunk_bytes, w.groups, scales, zeros, x.token_x4(i),
+                            x4_stride, x.group_sums.data() + i * x.groups, x.scale.data() + i,
+                            y + i * w.rows + t * 16, w.rows, rows);
     }
     for (; i < x.n; ++i) {
-      TileG64Vnni<kBits, 1>(w.tile_codes(t), w.chunk_bytes, w.groups, scales, zeros,
-                            x.token_x4(i), x4_stride, x.group_sums.data() + i * x.groups,
-                            x.scale.data() + i, y + i * w.rows + t * 16, w.rows, rows);
+      TileG64Vnni<kBits, 1>(w.tile_codes(t), w.chunk_bytes, w.groups, scales, zeros, x.token_x4(i),
+                            x4_stride, x.group_sums.data() + i * x.groups, x.scale.data() + i,
+                            y + i * w.rows + t * 16, w.rows, rows);
     }
   }
 }
@@ -205,10 +232,18 @@ ACCLLM_VNNI_ATTR void DotsVnniBits(const uint8_t* chunks, int64_t num_chunks, in
     const int32_t* x = x4 + c * 4;
     const bool acc = c > 0;
     switch (std::min<int64_t>(4, num_chunks - c)) {
-      case 4: DotsVnni<kBits, 4>(p, chunk_bytes, x, x4_stride, ntok, acc, dots); break;
-      case 3: DotsVnni<kBits, 3>(p, chunk_bytes, x, x4_stride, ntok, acc, dots); break;
-      case 2: DotsVnni<kBits, 2>(p, chunk_bytes, x, x4_stride, ntok, acc, dots); break;
-      default: DotsVnni<kBits, 1>(p, chunk_bytes, x, x4_stride, ntok, acc, dots); break;
+      case 4:
+        DotsVnni<kBits, 4>(p, chunk_bytes, x, x4_stride, ntok, acc, dots);
+        break;
+      case 3:
+        DotsVnni<kBits, 3>(p, chunk_bytes, x, x4_stride, ntok, acc, dots);
+        break;
+      case 2:
+        DotsVnni<kBits, 2>(p, chunk_bytes, x, x4_stride, ntok, acc, dots);
+        break;
+      default:
+        DotsVnni<kBits, 1>(p, chunk_bytes, x, x4_stride, ntok, acc, dots);
+        break;
     }
   }
 }
@@ -266,14 +301,16 @@ HWY_INLINE void DotsPortable(const uint8_t* chunks, int64_t num_chunks, int bits
 }
 
 // dots[tok][16] = the integer dots of one tile's group (num_chunks chunks) with ntok tokens.
-HWY_INLINE void GroupDots(const uint8_t* chunks, int64_t num_chunks, int bits,
-                          int64_t chunk_bytes, const int32_t* x4, int64_t x4_stride,
-                          int64_t ntok, int32_t* dots) {
+HWY_INLINE void GroupDots(const uint8_t* chunks, int64_t num_chunks, int bits, int64_t chunk_bytes,
+                          const int32_t* x4, int64_t x4_stride, int64_t ntok, int32_t* dots) {
 #if ACCLLM_GEMM_VNNI
   switch (bits) {
-    case 2: return DotsVnniBits<2>(chunks, num_chunks, chunk_bytes, x4, x4_stride, ntok, dots);
-    case 4: return DotsVnniBits<4>(chunks, num_chunks, chunk_bytes, x4, x4_stride, ntok, dots);
-    default: return DotsVnniBits<8>(chunks, num_chunks, chunk_bytes, x4, x4_stride, ntok, dots);
+    case 2:
+      return DotsVnniBits<2>(chunks, num_chunks, chunk_bytes, x4, x4_stride, ntok, dots);
+    case 4:
+      return DotsVnniBits<4>(chunks, num_chunks, chunk_bytes, x4, x4_stride, ntok, dots);
+    default:
+      return DotsVnniBits<8>(chunks, num_chunks, chunk_bytes, x4, x4_stride, ntok, dots);
   }
 #else
   for (int64_t t = 0; t < ntok; ++t) {
@@ -293,9 +330,12 @@ void GemmTiles(const TiledLinear& w, const PreparedA8& x, int64_t tile_begin, in
 #if ACCLLM_GEMM_VNNI
   if (w.group == 64 && w.cols % 64 == 0) {
     switch (w.bits) {
-      case 2: return TilesG64Vnni<2>(w, x, tile_begin, tile_end, y);
-      case 4: return TilesG64Vnni<4>(w, x, tile_begin, tile_end, y);
-      default: return TilesG64Vnni<8>(w, x, tile_begin, tile_end, y);
+      case 2:
+        return TilesG64Vnni<2>(w, x, tile_begin, tile_end, y);
+      case 4:
+        return TilesG64Vnni<4>(w, x, tile_begin, tile_end, y);
+      default:
+        return TilesG64Vnni<8>(w, x, tile_begin, tile_end, y);
     }
   }
 #endif
@@ -318,10 +358,10 @@ void GemmTiles(const TiledLinear& w, const PreparedA8& x, int64_t tile_begin, in
         const int64_t c1 = std::min(w.chunks, c0 + chunks_per_group);
         GroupDots(blocks + c0 * w.chunk_bytes, c1 - c0, w.bits, w.chunk_bytes, x4 + c0 * 4,
                   x4_stride, ntok, dots);
-        const auto* s = reinterpret_cast<const hwy::float16_t*>(w.scales.data() +
-                                                                (t * w.groups + g) * 16);
-        const auto* z = reinterpret_cast<const hwy::float16_t*>(w.zeros.data() +
-                                                                (t * w.groups + g) * 16);
+        const auto* s =
+            reinterpret_cast<const hwy::float16_t*>(w.scales.data() + (t * w.groups + g) * 16);
+        const auto* z =
+            reinterpret_cast<const hwy::float16_t*>(w.zeros.data() + (t * w.groups + g) * 16);
         for (int64_t lane = 0; lane < 16; lane += step) {
           const auto scale = hn::PromoteTo(df, hn::LoadU(dh, s + lane));
           const auto zero = hn::PromoteTo(df, hn::LoadU(dh, z + lane));

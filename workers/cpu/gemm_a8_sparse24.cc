@@ -66,16 +66,16 @@ ACCLLM_S24_ATTR void TileVnni(const uint8_t* codes, const uint8_t* positions, in
         }
       }
     }
-    const __m512 scale = _mm512_cvtph_ps(
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + g * 16)));
-    const __m512 zero = _mm512_cvtph_ps(
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(zeros + g * 16)));
+    const __m512 scale =
+        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + g * 16)));
+    const __m512 zero =
+        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(zeros + g * 16)));
 #pragma GCC unroll 4
     for (int k = 0; k < kTok; ++k) {
       // acc += scale · (dot − zero · xsum), xsum over each row's kept columns (the oracle's).
-      const __m512 term = _mm512_mul_ps(
-          scale, _mm512_sub_ps(_mm512_cvtepi32_ps(dot[k]),
-                               _mm512_mul_ps(zero, _mm512_cvtepi32_ps(xsum[k]))));
+      const __m512 term =
+          _mm512_mul_ps(scale, _mm512_sub_ps(_mm512_cvtepi32_ps(dot[k]),
+                                             _mm512_mul_ps(zero, _mm512_cvtepi32_ps(xsum[k]))));
       facc[k] = _mm512_add_ps(facc[k], term);
     }
   }
@@ -150,9 +150,7 @@ namespace accllm {
 HWY_EXPORT(Sparse24Tiles);
 
 void GemmA8Sparse24(const TiledSparse24& w, const PreparedA8& x, float* y, ThreadPool* pool) {
-  auto run = [&](int64_t b, int64_t e, int) {
-    HWY_DYNAMIC_DISPATCH(Sparse24Tiles)(w, x, b, e, y);
-  };
+  auto run = [&](int64_t b, int64_t e, int) { HWY_DYNAMIC_DISPATCH(Sparse24Tiles)(w, x, b, e, y); };
   if (pool == nullptr) {
     run(0, w.tiles, 0);
   } else {

@@ -76,8 +76,8 @@ ACCLLM_INT8_VNNI_ATTR void TileVnni(const int8_t* blocks, int64_t steps, const u
 }
 #endif  // ACCLLM_INT8_VNNI
 
-void Int8Tiles(const TiledInt8& w, const int8_t* x, int64_t x_stride, int64_t n,
-               int64_t tile_begin, int64_t tile_end, int32_t* dots) {
+void Int8Tiles(const TiledInt8& w, const int8_t* x, int64_t x_stride, int64_t n, int64_t tile_begin,
+               int64_t tile_end, int32_t* dots) {
 #if ACCLLM_INT8_VNNI
   // The activations biased to u8 (x + 128 = x ^ 0x80), 4 per word, once per call.
   std::vector<uint32_t> xu(static_cast<size_t>(n * w.steps));

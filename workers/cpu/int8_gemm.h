@@ -18,8 +18,8 @@ namespace accllm {
 
 struct TiledInt8 {
   int64_t rows = 0, cols = 0;
-  int64_t tiles = 0;  // ceil(rows / 16)
-  int64_t steps = 0;  // ceil(cols / 4): 4-column steps, the last zero padded
+  int64_t tiles = 0;              // ceil(rows / 16)
+  int64_t steps = 0;              // ceil(cols / 4): 4-column steps, the last zero padded
   AlignedVector<int8_t> blocks;   // [tiles, steps, 16, 4]
   std::vector<int32_t> row_sums;  // [tiles · 16]: Σ_c w[r, c] (0 for padding rows)
 };

@@ -9,8 +9,9 @@
 #define HWY_TARGET_INCLUDE "workers/cpu/kv4_attention.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"         // HWY_EXPORT, HWY_DYNAMIC_DISPATCH
-#include "hwy/contrib/math/math-inl.h"  // hn::Exp
 #include "model/dtype.h"         // HalfToFloat
+// After highway.h, so it is re-included per target like this file.
+#include "hwy/contrib/math/math-inl.h"  // hn::Exp
 
 HWY_BEFORE_NAMESPACE();
 namespace accllm {
@@ -46,7 +47,8 @@ HWY_INLINE float Dot(const float* a, const float* b, int64_t n) {
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
   auto acc = hn::Zero(df);
   int64_t j = 0;
-  for (; j + lanes <= n; j += lanes) acc = hn::MulAdd(hn::LoadU(df, a + j), hn::LoadU(df, b + j), acc);
+  for (; j + lanes <= n; j += lanes)
+    acc = hn::MulAdd(hn::LoadU(df, a + j), hn::LoadU(df, b + j), acc);
   float sum = hn::GetLane(hn::SumOfLanes(df, acc));
   for (; j < n; ++j) sum += a[j] * b[j];
   return sum;
@@ -165,14 +167,14 @@ void SoftmaxInPlace(float* w, int64_t n) { HWY_DYNAMIC_DISPATCH(Softmax)(w, n); 
 
 void Kv4Scores(const float* q, int nq, int head_dim, std::span<const Kv4Ref> keys, float scale,
                float* scores, int64_t stride) {
-  HWY_DYNAMIC_DISPATCH(Scores)(q, nq, head_dim, keys.data(), static_cast<int64_t>(keys.size()),
-                               scale, scores, stride);
+  HWY_DYNAMIC_DISPATCH(Scores)
+  (q, nq, head_dim, keys.data(), static_cast<int64_t>(keys.size()), scale, scores, stride);
 }
 
 void Kv4AccumulateValues(const float* w, int64_t stride, int nq, int head_dim,
                          std::span<const Kv4Ref> values, float* out) {
-  HWY_DYNAMIC_DISPATCH(AccumulateValues)(w, stride, nq, head_dim, values.data(),
-                                         static_cast<int64_t>(values.size()), out);
+  HWY_DYNAMIC_DISPATCH(AccumulateValues)
+  (w, stride, nq, head_dim, values.data(), static_cast<int64_t>(values.size()), out);
 }
 
 }  // namespace accllm

@@ -16,12 +16,12 @@
 namespace accllm {
 
 struct PreparedA8 {
-  int64_t n = 0;       // tokens
-  int64_t chunks = 0;  // ceil(cols / 16)
-  int64_t groups = 0;  // ceil(cols / group)
-  std::vector<float> scale;        // [n]: x ≈ scale · values
-  AlignedVector<int32_t> x4;       // [n, chunks · 4]: 4 int8 values per word, zero padded
-  std::vector<float> group_sums;   // [n, groups]: Σ x over each group (an exact integer)
+  int64_t n = 0;                  // tokens
+  int64_t chunks = 0;             // ceil(cols / 16)
+  int64_t groups = 0;             // ceil(cols / group)
+  std::vector<float> scale;       // [n]: x ≈ scale · values
+  AlignedVector<int32_t> x4;      // [n, chunks · 4]: 4 int8 values per word, zero padded
+  std::vector<float> group_sums;  // [n, groups]: Σ x over each group (an exact integer)
 
   const int32_t* token_x4(int64_t i) const { return x4.data() + i * chunks * 4; }
 };

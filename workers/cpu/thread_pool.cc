@@ -84,14 +84,13 @@ void ThreadPool::ParallelFor(int64_t n, const std::function<void(int64_t, int64_
   Run(n, fn, grain, false);
 }
 
-void ThreadPool::ParallelForDynamic(int64_t n,
-                                    const std::function<void(int64_t, int64_t, int)>& fn,
+void ThreadPool::ParallelForDynamic(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn,
                                     int64_t chunk) {
   Run(n, fn, chunk, true);
 }
 
-void ThreadPool::Run(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn,
-                     int64_t grain, bool dynamic) {
+void ThreadPool::Run(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn, int64_t grain,
+                     bool dynamic) {
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
   if (workers_.empty() || n <= grain) {

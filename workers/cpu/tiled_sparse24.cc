@@ -9,9 +9,9 @@ absl::StatusOr<TiledSparse24> TileSparse24(const QuantizedLinearView& q) {
   const WeightFormat& f = q.format;
   if (f.scheme != WeightScheme::kUniform || f.sparsity != Sparsity::k2of4 || f.bits != 2 ||
       f.group != 64 || q.layout.cols % 64 != 0) {
-    return absl::UnimplementedError(absl::StrCat(
-        "no tiled 2:4 CPU kernel for ", f.ToString(), " with ", q.layout.cols,
-        " columns (uniform W2 2:4, group 64, columns a multiple of 64 have one)"));
+    return absl::UnimplementedError(
+        absl::StrCat("no tiled 2:4 CPU kernel for ", f.ToString(), " with ", q.layout.cols,
+                     " columns (uniform W2 2:4, group 64, columns a multiple of 64 have one)"));
   }
   TiledSparse24 t;
   t.rows = q.layout.rows;

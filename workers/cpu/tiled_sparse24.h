@@ -23,8 +23,8 @@ namespace accllm {
 
 struct TiledSparse24 {
   int64_t rows = 0, cols = 0;
-  int64_t tiles = 0;   // ceil(rows / 16)
-  int64_t groups = 0;  // cols / 64
+  int64_t tiles = 0;                 // ceil(rows / 16)
+  int64_t groups = 0;                // cols / 64
   AlignedVector<uint8_t> codes;      // [tiles, groups, 2, 64]
   AlignedVector<uint8_t> positions;  // [tiles, groups, 2, 64]
   std::vector<uint16_t> scales;      // [tiles, groups, 16] fp16

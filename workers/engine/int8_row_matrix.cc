@@ -3,8 +3,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "absl/strings/str_cat.h"  // absl::StrCat
-#include "model/dtype.h"           // HalfToFloat
+#include "absl/strings/str_cat.h"     // absl::StrCat
+#include "model/dtype.h"              // HalfToFloat
 #include "workers/cpu/quantize_a8.h"  // QuantizeA8Row
 
 namespace accllm {
@@ -96,7 +96,8 @@ void Int8RowMatrix::ApplyBatch(const float* x, int64_t n, float* y) const {
   const int64_t stride = tiled_->steps * 4;
   std::vector<int8_t> xq(static_cast<size_t>(n * stride), 0);
   std::vector<float> xs(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) xs[i] = QuantizeA8Row(x + i * cols_, cols_, xq.data() + i * stride);
+  for (int64_t i = 0; i < n; ++i)
+    xs[i] = QuantizeA8Row(x + i * cols_, cols_, xq.data() + i * stride);
   std::vector<int32_t> dots(static_cast<size_t>(n * rows_));
   RunOnPool(pool_.get(),
             [&](ThreadPool* pool) { Int8Gemm(*tiled_, xq.data(), stride, n, dots.data(), pool); });

@@ -36,11 +36,11 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const ModelDir& dir
     if (absl::Status s = ConvertToFloat32(*t, v); !s.ok()) return s;
     return v;
   };
-#define ACCLLM_ASSIGN(lhs, expr)          \
-  do {                                    \
-    auto result = (expr);                 \
+#define ACCLLM_ASSIGN(lhs, expr)              \
+  do {                                        \
+    auto result = (expr);                     \
     if (!result.ok()) return result.status(); \
-    lhs = *std::move(result);             \
+    lhs = *std::move(result);                 \
   } while (0)
   ACCLLM_ASSIGN(model->embedding_, loader->LoadEmbedding());
   model->layers_.resize(c.n_layers);
@@ -107,8 +107,8 @@ absl::Status LlamaModel::ForwardBatch(std::span<const BatchToken> batch) const {
   const int dim = c.dim, kv_dim = c.kv_dim(), hidden = c.hidden_dim;
   // Activations of the whole batch, one row per token.
   std::vector<float> x(n * dim), xb(n * dim), q(n * dim), attn(n * dim), proj(n * dim);  // [n, dim]
-  std::vector<float> k(n * kv_dim), v(n * kv_dim);                                   // [n, kv_dim]
-  std::vector<float> gate(n * hidden), up(n * hidden);                                // [n, hidden]
+  std::vector<float> k(n * kv_dim), v(n * kv_dim);      // [n, kv_dim]
+  std::vector<float> gate(n * hidden), up(n * hidden);  // [n, hidden]
   auto row = [](std::vector<float>& m, int64_t i, int width) {
     return std::span<float>(m.data() + i * width, static_cast<size_t>(width));
   };
@@ -117,7 +117,8 @@ absl::Status LlamaModel::ForwardBatch(std::span<const BatchToken> batch) const {
   const int64_t parts = batch[0].kv->AttendParts();
   bool concurrent_attend = pool_ != nullptr;
   for (const BatchToken& t : batch) {
-    concurrent_attend = concurrent_attend && t.kv->ConcurrentAttend() && t.kv->AttendParts() == parts;
+    concurrent_attend =
+        concurrent_attend && t.kv->ConcurrentAttend() && t.kv->AttendParts() == parts;
   }
   const float eps = static_cast<float>(c.norm_eps);
   auto observe = [&](int l, LayerLinear linear, std::vector<float>& in, int width) {

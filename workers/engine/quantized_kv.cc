@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "absl/strings/str_cat.h"  // absl::StrCat
-#include "model/dtype.h"           // FloatToHalf, HalfToFloat
+#include "absl/strings/str_cat.h"       // absl::StrCat
+#include "model/dtype.h"                // FloatToHalf, HalfToFloat
 #include "workers/cpu/kv4_attention.h"  // Kv4Scores, Kv4AccumulateValues, SoftmaxInPlace
 
 namespace accllm {
@@ -158,8 +158,8 @@ void QuantizedSequenceKv::AttendKvHeads(int32_t layer, int64_t pos, std::span<co
   // The leading positions whose keys are float (Λ sinks, fp16 sink tokens); every later one
   // is quantized (window positions ascend, and only positions < sink_tokens are fp16).
   size_t n_float = 0;
-  while (n_float < n && (static_cast<int64_t>(n_float) < n_sinks ||
-                         !f.QuantizedAt(sc.positions[n_float]))) {
+  while (n_float < n &&
+         (static_cast<int64_t>(n_float) < n_sinks || !f.QuantizedAt(sc.positions[n_float]))) {
     ++n_float;
   }
   // Scores of the float positions for query head h, [n_float].
@@ -228,15 +228,16 @@ void QuantizedSequenceKv::AttendKvHeads(int32_t layer, int64_t pos, std::span<co
     for (size_t i = n_float; i < n; ++i) {
       const size_t s = sc.slots[i];
       sc.scores[i] = DotQuantizedKey(qr, {store_.KeyCodes(s) + g * cb, static_cast<size_t>(cb)},
-                                   store_.KeyParams(s)[g], f.bits) *
-                   scale;
+                                     store_.KeyParams(s)[g], f.bits) *
+                     scale;
     }
     softmax(sc.scores.data());
     float* o = out.data() + h * hd;
     float_values(h, sc.scores.data(), o);
     for (size_t i = n_float; i < n; ++i) {
       const size_t s = sc.slots[i];
-      AccumulateQuantizedValue(sc.scores[i], {store_.ValueCodes(s) + g * cb, static_cast<size_t>(cb)},
+      AccumulateQuantizedValue(sc.scores[i],
+                               {store_.ValueCodes(s) + g * cb, static_cast<size_t>(cb)},
                                store_.ValueParams(s)[g], f.bits, {o, static_cast<size_t>(hd)});
     }
   }

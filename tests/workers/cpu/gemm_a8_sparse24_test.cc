@@ -15,8 +15,8 @@ namespace {
 QuantizedLinear RandomSparse(int64_t rows, int64_t cols, uint64_t seed) {
   std::mt19937_64 rng(seed);
   UnpackedLinear u;
-  u.format = {.bits = 2, .scheme = WeightScheme::kUniform, .group = 64,
-              .sparsity = Sparsity::k2of4};
+  u.format = {
+      .bits = 2, .scheme = WeightScheme::kUniform, .group = 64, .sparsity = Sparsity::k2of4};
   u.rows = rows;
   u.cols = cols;
   u.codes.resize(rows * cols);
@@ -66,9 +66,8 @@ TEST(GemmA8Sparse24Test, EqualsTheScalarOraclePerToken) {
         std::vector<float> y(n * s.rows, -1.0f);
         GemmA8Sparse24(*tiled, prepared, y.data(), &pool);
         for (int64_t i = 0; i < n * s.rows; ++i) {
-          ASSERT_EQ(y[i], expected[i]) << hwy::TargetName(target) << " " << s.rows << "x"
-                                       << s.cols << " token " << i / s.rows << " row "
-                                       << i % s.rows;
+          ASSERT_EQ(y[i], expected[i]) << hwy::TargetName(target) << " " << s.rows << "x" << s.cols
+                                       << " token " << i / s.rows << " row " << i % s.rows;
         }
       }
       hwy::SetSupportedTargetsForTest(0);

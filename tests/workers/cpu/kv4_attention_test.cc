@@ -49,7 +49,8 @@ TEST(Kv4AttentionTest, GroupAttentionEqualsScalarKv4) {
             DotQuantizedKey(qh, {keys[i].codes, size_t(cb)}, keys[i].params, 4) * scale;
         max = std::max(max, ref_w[h * c.n + i]);
       }
-      for (int64_t i = 0; i < c.n; ++i) sum += (ref_w[h * c.n + i] = std::exp(ref_w[h * c.n + i] - max));
+      for (int64_t i = 0; i < c.n; ++i)
+        sum += (ref_w[h * c.n + i] = std::exp(ref_w[h * c.n + i] - max));
       for (int64_t i = 0; i < c.n; ++i) {
         AccumulateQuantizedValue(ref_w[h * c.n + i] / sum, {values[i].codes, size_t(cb)},
                                  values[i].params, 4,

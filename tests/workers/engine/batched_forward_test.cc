@@ -86,10 +86,12 @@ TEST(BatchedForwardTest, EqualsTokenByTokenForward) {
   std::unique_ptr<SequenceKv> ref_b = ref_pool->Sequence(Pages(kPagesPerSeq, kPagesPerSeq), window);
   std::vector<float> ref_logits_a(a.size() * vocab), ref_logits_b(b.size() * vocab);
   for (size_t i = 0; i < a.size(); ++i) {
-    ASSERT_TRUE(model->Forward(a[i], i, *ref_a, {ref_logits_a.data() + i * vocab, size_t(vocab)}).ok());
+    ASSERT_TRUE(
+        model->Forward(a[i], i, *ref_a, {ref_logits_a.data() + i * vocab, size_t(vocab)}).ok());
   }
   for (size_t i = 0; i < b.size(); ++i) {
-    ASSERT_TRUE(model->Forward(b[i], i, *ref_b, {ref_logits_b.data() + i * vocab, size_t(vocab)}).ok());
+    ASSERT_TRUE(
+        model->Forward(b[i], i, *ref_b, {ref_logits_b.data() + i * vocab, size_t(vocab)}).ok());
   }
 
   // Batched: step 1 = both prompts; then one decode token of each per step.
@@ -99,7 +101,9 @@ TEST(BatchedForwardTest, EqualsTokenByTokenForward) {
   std::vector<float> logits_a(a.size() * vocab), logits_b(b.size() * vocab);
   auto token = [&](const std::vector<int32_t>& seq, size_t i, SequenceKv* kv,
                    std::vector<float>& logits) {
-    return LlamaModel::BatchToken{.token = seq[i], .pos = static_cast<int64_t>(i), .kv = kv,
+    return LlamaModel::BatchToken{.token = seq[i],
+                                  .pos = static_cast<int64_t>(i),
+                                  .kv = kv,
                                   .logits = {logits.data() + i * vocab, size_t(vocab)}};
   };
   std::vector<LlamaModel::BatchToken> step;
@@ -107,7 +111,8 @@ TEST(BatchedForwardTest, EqualsTokenByTokenForward) {
   for (size_t i = 0; i < b_prompt; ++i) step.push_back(token(b, i, kv_b.get(), logits_b));
   ASSERT_TRUE(model->ForwardBatch(step).ok());
   for (size_t d = 0; d < 3; ++d) {
-    step = {token(b, b_prompt + d, kv_b.get(), logits_b), token(a, a_prompt + d, kv_a.get(), logits_a)};
+    step = {token(b, b_prompt + d, kv_b.get(), logits_b),
+            token(a, a_prompt + d, kv_a.get(), logits_a)};
     ASSERT_TRUE(model->ForwardBatch(step).ok());
   }
   for (size_t i = 0; i < logits_a.size(); ++i) ASSERT_EQ(logits_a[i], ref_logits_a[i]) << i;
