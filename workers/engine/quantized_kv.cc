@@ -92,15 +92,16 @@ void QuantizedSequenceKv::Store(int32_t layer, int64_t pos, std::span<const floa
   }
 }
 
-void QuantizedSequenceKv::KeyFloat(size_t s, int64_t pos, std::span<float> out) const {
+void QuantizedSequenceKv::KeyFloat(size_t s, int64_t pos, std::span<float> out, int32_t g_begin,
+                                   int32_t g_end) const {
   const KvFormat& f = store_.format();
+  const int hd = config_.head_dim();
   if (!f.QuantizedAt(pos)) {
-    for (size_t i = 0; i < out.size(); ++i) out[i] = HalfToFloat(store_.KeyHalf(s)[i]);
+    for (int64_t i = g_begin * hd; i < g_end * hd; ++i) out[i] = HalfToFloat(store_.KeyHalf(s)[i]);
     return;
   }
-  const int hd = config_.head_dim();
   const int64_t cb = store_.code_bytes();
-  for (int h = 0; h < config_.n_kv_heads; ++h) {
+  for (int h = g_begin; h < g_end; ++h) {
     std::span<float> kh = out.subspan(h * hd, hd);
     DequantizeKv({store_.KeyCodes(s) + h * cb, static_cast<size_t>(cb)}, store_.KeyParams(s)[h],
                  f.bits, kh);
@@ -147,8 +148,10 @@ void QuantizedSequenceKv::AttendKvHeads(int32_t layer, int64_t pos, std::span<co
     sc.positions.push_back(j);
     sc.slots.push_back(SlotOf(layer, j));
     std::span<float> kj(sc.sink_keys.data() + j * kv_dim, static_cast<size_t>(kv_dim));
-    KeyFloat(sc.slots.back(), j, kj);
-    rope_.ApplyAll(kj, window_.SinkRopePosition(pos, static_cast<int32_t>(j)));
+    // Only the KV heads this call serves.
+    KeyFloat(sc.slots.back(), j, kj, g_begin, g_end);
+    rope_.ApplyAll(kj.subspan(g_begin * hd, (g_end - g_begin) * hd),
+                   window_.SinkRopePosition(pos, static_cast<int32_t>(j)));
   }
   for (int64_t p = window_.WindowStart(pos); p <= pos; ++p) {
     sc.positions.push_back(p);
@@ -178,11 +181,21 @@ void QuantizedSequenceKv::AttendKvHeads(int32_t layer, int64_t pos, std::span<co
       w[i] = dot * scale;
     }
   };
+  // The fp16 values of KV head g as float, once for all its query heads.
+  int converted_g = -1;
   auto float_values = [&](int h, const float* w, float* o) {
     const int g = h / group;
+    if (g != converted_g) {
+      sc.float_values.resize(n_float * hd);
+      for (size_t i = 0; i < n_float; ++i) {
+        const uint16_t* v = store_.ValueHalf(sc.slots[i]) + g * hd;
+        for (int d = 0; d < hd; ++d) sc.float_values[i * hd + d] = HalfToFloat(v[d]);
+      }
+      converted_g = g;
+    }
     for (size_t i = 0; i < n_float; ++i) {
-      const uint16_t* v = store_.ValueHalf(sc.slots[i]) + g * hd;
-      for (int d = 0; d < hd; ++d) o[d] += w[i] * HalfToFloat(v[d]);
+      const float* v = sc.float_values.data() + i * hd;
+      for (int d = 0; d < hd; ++d) o[d] += w[i] * v[d];
     }
   };
   // w [n] scores → softmax weights, in place.

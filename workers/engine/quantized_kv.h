@@ -94,7 +94,8 @@ class QuantizedSequenceKv : public SequenceKv {
   size_t SlotOf(int32_t layer, int64_t pos) const;
   // The key of `pos` as float in the frame it was stored in (pre- or post-RoPE), the
   // Hadamard rotation undone: out [kv_dim].
-  void KeyFloat(size_t slot, int64_t pos, std::span<float> out) const;
+  void KeyFloat(size_t slot, int64_t pos, std::span<float> out, int32_t g_begin,
+                int32_t g_end) const;  // KV heads [g_begin, g_end) only
 
   ModelConfig config_;
   QuantizedKvStore& store_;
@@ -104,7 +105,7 @@ class QuantizedSequenceKv : public SequenceKv {
   std::vector<float> key_;  // Store's scratch
   // Attend's scratch, one per thread.
   struct AttendScratch {
-    std::vector<float> q_rot, sink_keys, scores;
+    std::vector<float> q_rot, sink_keys, scores, float_values;
     std::vector<size_t> slots;
     std::vector<int64_t> positions;
     std::vector<Kv4Ref> keys, values;  // KV4: one KV head's quantized positions
