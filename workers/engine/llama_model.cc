@@ -172,10 +172,21 @@ absl::Status LlamaModel::ForwardBatch(std::span<const BatchToken> batch) const {
     layer.gate->ApplyBatch(xb.data(), n, gate.data());
     observe(l, LayerLinear::kUp, xb, dim);
     layer.up->ApplyBatch(xb.data(), n, up.data());
-    for (int64_t i = 0; i < n * hidden; ++i) {
-      const float g = gate[i];
-      gate[i] = g / (1.0f + std::exp(-g)) * up[i];  // SwiGLU: silu(gate) * up
-    }
+    // SwiGLU: silu(gate) * up. Elementwise, so it splits over the threads with the same bits;
+    // its exp is a large share of a big batch's non-GEMM work.
+    auto swiglu = [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b; i < e; ++i) {
+        const float g = gate[i];
+        gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+      }
+    };
+    RunOnPool(pool_.get(), [&](ThreadPool* pool) {
+      if (pool != nullptr) {
+        pool->ParallelForDynamic(n * hidden, swiglu, 2048);
+      } else {
+        swiglu(0, n * hidden, 0);
+      }
+    });
     observe(l, LayerLinear::kDown, gate, hidden);
     layer.down->ApplyBatch(gate.data(), n, proj.data());
     for (int64_t i = 0; i < n * dim; ++i) x[i] += proj[i];
