@@ -101,6 +101,20 @@ const std::vector<Command>& AllCommands() {
         "activations", "kv", "kv_rotate", "sinks", "calib_samples", "calib_length", "calib_file",
         "layer_config", "seed", "embedding_bits", "head_bits"},
        &RunQuantize},
+      {"bench-engine", "prefill and decode speed in process, against the memory roofline",
+       "accllm bench-engine --model DIR [--batch B] [--prompt-tokens P] [--gen-tokens G]\n"
+       "                    [--context C] [--threads T] [--attention dense|window:W|lambda:S,W]\n"
+       "                    [--page-size 16] [--json]\n\n"
+       "Loads the model, prefills B prompts of P random tokens in one step, then decodes G\n"
+       "steps of B tokens through the engine worker (the path accllm-worker serves). With\n"
+       "--context C the decode starts after C positions (assigned pages, not computed).\n"
+       "Attention: lambda:4,1024 unless --attention names another rule. Prints prefill_tok_s,\n"
+       "decode_tok_s (aggregate over the batch), weight_bytes_per_token (weights streamed per\n"
+       "decode step), the read bandwidth measured in the same run, and roofline_fraction =\n"
+       "weight bytes x decode steps/s / bandwidth.",
+       {"model", "batch", "prompt_tokens", "gen_tokens", "context", "threads", "attention",
+        "page_size", "json"},
+       &RunBenchEngine},
   };
   return commands;
 }

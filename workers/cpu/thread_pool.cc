@@ -5,7 +5,19 @@
 namespace accllm {
 
 namespace {
-constexpr int kSpinIterations = 20000;  // ~tens of µs before a worker sleeps
+// A decode step issues ~150 small kernels, a few tens of µs apart: workers first spin on a
+// CPU pause (no system call: sched_yield in a VM costs more than the wait), then yield for
+// a while, then sleep.
+constexpr int kPauseIterations = 4000;  // ~100 µs
+constexpr int kYieldIterations = 2000;
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
 }  // namespace
 
 ThreadPool::ThreadPool(int threads) {
@@ -24,6 +36,13 @@ ThreadPool::~ThreadPool() {
 }
 
 void ThreadPool::RunShare(int index) {
+  if (dynamic_) {
+    for (int64_t b = next_.fetch_add(grain_, std::memory_order_relaxed); b < n_;
+         b = next_.fetch_add(grain_, std::memory_order_relaxed)) {
+      (*fn_)(b, std::min(n_, b + grain_), index);
+    }
+    return;
+  }
   const int parts = size();
   const int64_t blocks = (n_ + grain_ - 1) / grain_;
   const int64_t begin_block = blocks * index / parts;
@@ -37,7 +56,11 @@ void ThreadPool::WorkerLoop(int index) {
   uint64_t seen = 0;
   while (true) {
     uint64_t gen = generation_.load(std::memory_order_acquire);
-    for (int spin = 0; gen == seen && spin < kSpinIterations; ++spin) {
+    for (int spin = 0; gen == seen && spin < kPauseIterations; ++spin) {
+      CpuRelax();
+      gen = generation_.load(std::memory_order_acquire);
+    }
+    for (int spin = 0; gen == seen && spin < kYieldIterations; ++spin) {
       std::this_thread::yield();
       gen = generation_.load(std::memory_order_acquire);
     }
@@ -58,6 +81,16 @@ void ThreadPool::WorkerLoop(int index) {
 
 void ThreadPool::ParallelFor(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn,
                              int64_t grain) {
+  Run(n, fn, grain, false);
+}
+
+void ThreadPool::ParallelForDynamic(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn,
+                                    int64_t chunk) {
+  Run(n, fn, chunk, true);
+}
+
+void ThreadPool::Run(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn, int64_t grain,
+                     bool dynamic) {
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
   if (workers_.empty() || n <= grain) {
@@ -67,6 +100,8 @@ void ThreadPool::ParallelFor(int64_t n, const std::function<void(int64_t, int64_
   fn_ = &fn;
   n_ = n;
   grain_ = grain;
+  dynamic_ = dynamic;
+  next_.store(0, std::memory_order_relaxed);
   pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -74,7 +109,13 @@ void ThreadPool::ParallelFor(int64_t n, const std::function<void(int64_t, int64_
   }
   wake_.notify_all();
   RunShare(0);
-  while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+  for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
+    if (spin < kPauseIterations) {
+      CpuRelax();
+    } else {
+      std::this_thread::yield();
+    }
+  }
   fn_ = nullptr;
 }
 

@@ -31,10 +31,17 @@ class ThreadPool {
   // all are done. Not reentrant: one ParallelFor at a time per pool.
   void ParallelFor(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn,
                    int64_t grain = 1);
+  // The same, but threads take chunks of `chunk` indices from a shared counter until none
+  // are left: a thread the OS preempts (other processes share the cores) delays the call by
+  // one chunk, not by its whole static share. fn may run several times per thread.
+  void ParallelForDynamic(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn,
+                          int64_t chunk);
 
  private:
   void WorkerLoop(int index);
   void RunShare(int index);
+  void Run(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn, int64_t grain,
+           bool dynamic);
 
   std::vector<std::thread> workers_;
   std::mutex mu_;
@@ -46,6 +53,8 @@ class ThreadPool {
   const std::function<void(int64_t, int64_t, int)>* fn_ = nullptr;
   int64_t n_ = 0;
   int64_t grain_ = 1;
+  bool dynamic_ = false;
+  std::atomic<int64_t> next_{0};  // dynamic: the first index not yet taken
 };
 
 }  // namespace accllm

@@ -3,9 +3,9 @@
 #include <cmath>
 #include <cstring>
 
-#include "absl/strings/str_cat.h"  // absl::StrCat
-#include "model/dtype.h"           // HalfToFloat
-#include "quant/a8.h"              // QuantizeA8
+#include "absl/strings/str_cat.h"     // absl::StrCat
+#include "model/dtype.h"              // HalfToFloat
+#include "workers/cpu/quantize_a8.h"  // QuantizeA8Row
 
 namespace accllm {
 namespace {
@@ -31,7 +31,8 @@ absl::StatusOr<TensorView> GetChecked(const TensorStore& store, const std::strin
 }  // namespace
 
 absl::StatusOr<Int8RowMatrix> Int8RowMatrix::Read(const TensorStore& store, std::string_view prefix,
-                                                  int64_t rows, int64_t cols, bool a8) {
+                                                  int64_t rows, int64_t cols, bool a8,
+                                                  std::shared_ptr<SharedThreadPool> pool) {
   const std::string p(prefix);
   absl::StatusOr<TensorView> q = GetChecked(store, p + ".qweight", DType::kI8, {rows, cols});
   if (!q.ok()) return q.status();
@@ -62,6 +63,8 @@ absl::StatusOr<Int8RowMatrix> Int8RowMatrix::Read(const TensorStore& store, std:
                                                      "uses -127..127)"));
     }
   }
+  if (a8) m.tiled_ = std::make_shared<const TiledInt8>(TileInt8(m.q_.data(), rows, cols));
+  m.pool_ = std::move(pool);
   return m;
 }
 
@@ -72,13 +75,7 @@ void Int8RowMatrix::Row(int64_t r, std::span<float> out) const {
 
 void Int8RowMatrix::Apply(std::span<const float> x, std::span<float> y) const {
   if (a8_) {
-    const A8Vector xq = QuantizeA8(x);
-    for (int64_t r = 0; r < rows_; ++r) {
-      const int8_t* q = q_.data() + r * cols_;
-      int32_t acc = 0;
-      for (int64_t c = 0; c < cols_; ++c) acc += int32_t{q[c]} * int32_t{xq.values[c]};
-      y[r] = static_cast<float>(acc) * scale_f_[r] * xq.scale;
-    }
+    ApplyBatch(x.data(), 1, y.data());
     return;
   }
   for (int64_t r = 0; r < rows_; ++r) {
@@ -86,6 +83,28 @@ void Int8RowMatrix::Apply(std::span<const float> x, std::span<float> y) const {
     float sum = 0.0f;
     for (int64_t c = 0; c < cols_; ++c) sum += static_cast<float>(q[c]) * x[c];
     y[r] = scale_f_[r] * sum;
+  }
+}
+
+void Int8RowMatrix::ApplyBatch(const float* x, int64_t n, float* y) const {
+  if (!a8_) {
+    Linear::ApplyBatch(x, n, y);
+    return;
+  }
+  // Each token quantized to int8 (zero padded to the kernel's 4-column steps); the dots
+  // are exact, then y = dot · scale[r] · x.scale as the scalar form computes it.
+  const int64_t stride = tiled_->steps * 4;
+  std::vector<int8_t> xq(static_cast<size_t>(n * stride), 0);
+  std::vector<float> xs(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    xs[i] = QuantizeA8Row(x + i * cols_, cols_, xq.data() + i * stride);
+  std::vector<int32_t> dots(static_cast<size_t>(n * rows_));
+  RunOnPool(pool_.get(),
+            [&](ThreadPool* pool) { Int8Gemm(*tiled_, xq.data(), stride, n, dots.data(), pool); });
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t r = 0; r < rows_; ++r) {
+      y[i * rows_ + r] = static_cast<float>(dots[i * rows_ + r]) * scale_f_[r] * xs[i];
+    }
   }
 }
 

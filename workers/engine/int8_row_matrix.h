@@ -2,19 +2,23 @@
 // quantized model, stored as "<name>.qweight" I8 [rows, cols] and
 // "<name>.scales" F16 [rows]; W[r, c] = scale[r] * q[r, c]. As the head with A8
 // activations, the final hidden state is quantized with QuantizeA8 and each row
-// is an exact int32 dot product, dequantized with scale[r] * x.scale.
+// is an exact int32 dot product (the SIMD int8 kernel), dequantized with
+// scale[r] * x.scale.
 #ifndef ACCLLM_WORKERS_ENGINE_INT8_ROW_MATRIX_H_
 #define ACCLLM_WORKERS_ENGINE_INT8_ROW_MATRIX_H_
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"            // absl::StatusOr
 #include "model/tensor_store.h"              // TensorStore
+#include "workers/cpu/int8_gemm.h"           // TiledInt8
 #include "workers/engine/embedding_table.h"  // EmbeddingTable
 #include "workers/engine/linear.h"           // Linear
+#include "workers/engine/shared_thread_pool.h"  // SharedThreadPool
 
 namespace accllm {
 
@@ -22,12 +26,17 @@ class Int8RowMatrix : public Linear, public EmbeddingTable {
  public:
   // Reads "<prefix>.qweight" and "<prefix>.scales", checking dtype and shape [rows, cols];
   // errors name the tensor. `a8`: Apply quantizes x to int8 (else float x).
+  // With `a8` the rows are also tiled for the SIMD int8 kernel (workers/cpu/int8_gemm.h),
+  // which runs on `pool` (may be null).
   static absl::StatusOr<Int8RowMatrix> Read(const TensorStore& store, std::string_view prefix,
-                                            int64_t rows, int64_t cols, bool a8);
+                                            int64_t rows, int64_t cols, bool a8,
+                                            std::shared_ptr<SharedThreadPool> pool = nullptr);
   int64_t rows() const override { return rows_; }
   int64_t cols() const override { return cols_; }
   void Apply(std::span<const float> x, std::span<float> y) const override;
+  void ApplyBatch(const float* x, int64_t n, float* y) const override;
   void Row(int64_t r, std::span<float> out) const override;
+  int64_t weight_bytes() const override { return rows_ * cols_ + 2 * rows_; }
 
   const std::vector<int8_t>& values() const { return q_; }         // [rows, cols]
   const std::vector<uint16_t>& scales() const { return scales_; }  // [rows] fp16 bits
@@ -38,6 +47,8 @@ class Int8RowMatrix : public Linear, public EmbeddingTable {
   std::vector<int8_t> q_;         // copied out of the mapping: I8 needs no alignment, but a
   std::vector<uint16_t> scales_;  // F16 tensor may be misaligned in the file
   std::vector<float> scale_f_;    // [rows] decoded scales
+  std::shared_ptr<const TiledInt8> tiled_;  // a8: the rows as the SIMD kernel reads them
+  std::shared_ptr<SharedThreadPool> pool_;
 };
 
 }  // namespace accllm

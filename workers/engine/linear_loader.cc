@@ -127,7 +127,7 @@ absl::StatusOr<std::shared_ptr<const EmbeddingTable>> LinearLoader::LoadEmbeddin
   const ModelConfig& c = dir_.config;
   if (quantized_ && q_.embedding_bits == 8) {
     absl::StatusOr<Int8RowMatrix> rows = Int8RowMatrix::Read(
-        *dir_.tensors, kEmbeddingPrefix, c.vocab_size, c.dim, q_.activation_bits == 8);
+        *dir_.tensors, kEmbeddingPrefix, c.vocab_size, c.dim, q_.activation_bits == 8, pool_);
     if (!rows.ok()) return rows.status();
     auto shared = std::make_shared<const Int8RowMatrix>(*std::move(rows));
     if (c.tie_embeddings) int8_embedding_as_head_ = shared;
@@ -147,7 +147,7 @@ absl::StatusOr<std::shared_ptr<const Linear>> LinearLoader::LoadHead() {
   if (int8_embedding_as_head_) return int8_embedding_as_head_;
   if (quantized_ && !c.tie_embeddings && q_.lm_head_bits == 8) {
     absl::StatusOr<Int8RowMatrix> rows = Int8RowMatrix::Read(
-        *dir_.tensors, kLmHeadPrefix, c.vocab_size, c.dim, q_.activation_bits == 8);
+        *dir_.tensors, kLmHeadPrefix, c.vocab_size, c.dim, q_.activation_bits == 8, pool_);
     if (!rows.ok()) return rows.status();
     return std::make_shared<const Int8RowMatrix>(*std::move(rows));
   }

@@ -46,6 +46,8 @@ class LinearLoader {
   // Stored bits / weights over every linear loaded so far (scales, zeros, masks included;
   // a float linear counts its dtype's width). Embedding and head are not linears here.
   double LinearBitsPerWeight() const;
+  // The kernel threads the quantized layers share (null for a float model).
+  std::shared_ptr<SharedThreadPool> pool() const { return pool_; }
 
  private:
   LinearLoader() = default;

@@ -36,11 +36,11 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const ModelDir& dir
     if (absl::Status s = ConvertToFloat32(*t, v); !s.ok()) return s;
     return v;
   };
-#define ACCLLM_ASSIGN(lhs, expr)          \
-  do {                                    \
-    auto result = (expr);                 \
+#define ACCLLM_ASSIGN(lhs, expr)              \
+  do {                                        \
+    auto result = (expr);                     \
     if (!result.ok()) return result.status(); \
-    lhs = *std::move(result);             \
+    lhs = *std::move(result);                 \
   } while (0)
   ACCLLM_ASSIGN(model->embedding_, loader->LoadEmbedding());
   model->layers_.resize(c.n_layers);
@@ -61,63 +61,153 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const ModelDir& dir
 #undef ACCLLM_ASSIGN
   if (loader->quantized()) model->kv_format_ = loader->quantization().kv_cache;
   model->linear_bits_per_weight_ = loader->LinearBitsPerWeight();
+  model->pool_ = loader->pool();
   model->rope_ = Rope(c.head_dim(), c.rope_theta);
   return model;
 }
 
+int64_t LlamaModel::WeightBytesPerStep() const {
+  int64_t bytes = head_->weight_bytes();
+  for (const Layer& l : layers_) {
+    for (const auto* linear : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down}) {
+      bytes += (*linear)->weight_bytes();
+    }
+  }
+  return bytes;
+}
+
+absl::Status LlamaModel::CheckToken(const BatchToken& t) const {
+  const ModelConfig& c = config_;
+  if (t.token < 0 || t.token >= c.vocab_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("token id ", t.token, " is outside the vocabulary [0, ", c.vocab_size, ")"));
+  }
+  if (t.kv == nullptr) return absl::InvalidArgumentError("token without a KV cache");
+  if (absl::Status s = t.kv->CheckWritable(t.pos); !s.ok()) return s;
+  if (!t.logits.empty() && static_cast<int64_t>(t.logits.size()) != c.vocab_size) {
+    return absl::InvalidArgumentError(absl::StrCat("logits hold ", t.logits.size(),
+                                                   " floats, the vocabulary has ", c.vocab_size));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status LlamaModel::Forward(int32_t token, int64_t pos, SequenceKv& kv,
                                  std::span<float> logits) const {
+  const BatchToken t{.token = token, .pos = pos, .kv = &kv, .logits = logits};
+  return ForwardBatch({&t, 1});
+}
+
+absl::Status LlamaModel::ForwardBatch(std::span<const BatchToken> batch) const {
+  for (const BatchToken& t : batch) {
+    if (absl::Status s = CheckToken(t); !s.ok()) return s;
+  }
   const ModelConfig& c = config_;
-  if (token < 0 || token >= c.vocab_size) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("token id ", token, " is outside the vocabulary [0, ", c.vocab_size, ")"));
+  const int64_t n = static_cast<int64_t>(batch.size());
+  if (n == 0) return absl::OkStatus();
+  const int dim = c.dim, kv_dim = c.kv_dim(), hidden = c.hidden_dim;
+  // Activations of the whole batch, one row per token.
+  std::vector<float> x(n * dim), xb(n * dim), q(n * dim), attn(n * dim), proj(n * dim);  // [n, dim]
+  std::vector<float> k(n * kv_dim), v(n * kv_dim);      // [n, kv_dim]
+  std::vector<float> gate(n * hidden), up(n * hidden);  // [n, hidden]
+  auto row = [](std::vector<float>& m, int64_t i, int width) {
+    return std::span<float>(m.data() + i * width, static_cast<size_t>(width));
+  };
+  for (int64_t i = 0; i < n; ++i) embedding_->Row(batch[i].token, row(x, i, dim));
+  // Attention on the kernel threads when every cache allows it, in equal parts per token.
+  const int64_t parts = batch[0].kv->AttendParts();
+  bool concurrent_attend = pool_ != nullptr;
+  for (const BatchToken& t : batch) {
+    concurrent_attend =
+        concurrent_attend && t.kv->ConcurrentAttend() && t.kv->AttendParts() == parts;
   }
-  if (absl::Status s = kv.CheckWritable(pos); !s.ok()) return s;
-  if (!logits.empty() && static_cast<int64_t>(logits.size()) != c.vocab_size) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("logits hold ", logits.size(), " floats, the vocabulary has ", c.vocab_size));
-  }
-  const int dim = c.dim;
-  std::vector<float> x(dim), xb(dim), q(dim), attn_out(dim), proj(dim);
-  std::vector<float> k(c.kv_dim()), v(c.kv_dim());
-  std::vector<float> gate(c.hidden_dim), up(c.hidden_dim);
-  embedding_->Row(token, x);
-  auto observe = [&](int l, LayerLinear linear, std::span<const float> in) {
-    if (observer_ != nullptr) observer_->Observe(l, linear, in);
+  const float eps = static_cast<float>(c.norm_eps);
+  auto observe = [&](int l, LayerLinear linear, std::vector<float>& in, int width) {
+    if (observer_ == nullptr) return;
+    for (int64_t i = 0; i < n; ++i) observer_->Observe(l, linear, row(in, i, width));
   };
 
   for (int l = 0; l < c.n_layers; ++l) {
     const Layer& layer = layers_[l];
-    RmsNorm(x, layer.attn_norm, static_cast<float>(c.norm_eps), xb);
-    observe(l, LayerLinear::kQ, xb);
-    layer.wq->Apply(xb, q);
-    observe(l, LayerLinear::kK, xb);
-    layer.wk->Apply(xb, k);
-    observe(l, LayerLinear::kV, xb);
-    layer.wv->Apply(xb, v);
-    rope_.ApplyAll(q, pos);
-    kv.Store(l, pos, k, v);  // the store rotates k where its attention variant wants it
-    kv.Attend(l, pos, q, attn_out);
-    observe(l, LayerLinear::kO, attn_out);
-    layer.wo->Apply(attn_out, proj);
-    for (int i = 0; i < dim; ++i) x[i] += proj[i];
-
-    RmsNorm(x, layer.ffn_norm, static_cast<float>(c.norm_eps), xb);
-    observe(l, LayerLinear::kGate, xb);
-    layer.gate->Apply(xb, gate);
-    observe(l, LayerLinear::kUp, xb);
-    layer.up->Apply(xb, up);
-    for (int i = 0; i < c.hidden_dim; ++i) {
-      const float g = gate[i];
-      gate[i] = g / (1.0f + std::exp(-g)) * up[i];  // SwiGLU: silu(gate) * up
+    for (int64_t i = 0; i < n; ++i) RmsNorm(row(x, i, dim), layer.attn_norm, eps, row(xb, i, dim));
+    observe(l, LayerLinear::kQ, xb, dim);
+    layer.wq->ApplyBatch(xb.data(), n, q.data());
+    observe(l, LayerLinear::kK, xb, dim);
+    layer.wk->ApplyBatch(xb.data(), n, k.data());
+    observe(l, LayerLinear::kV, xb, dim);
+    layer.wv->ApplyBatch(xb.data(), n, v.data());
+    // Every K/V of the step is stored first; a query then reads only positions up to its
+    // own, all stored, so the queries are independent and may run on the kernel threads.
+    for (int64_t i = 0; i < n; ++i) {
+      const BatchToken& t = batch[i];
+      rope_.ApplyAll(row(q, i, dim), t.pos);
+      t.kv->Store(l, t.pos, row(k, i, kv_dim), row(v, i, kv_dim));
     }
-    observe(l, LayerLinear::kDown, gate);
-    layer.down->Apply(gate, proj);
-    for (int i = 0; i < dim; ++i) x[i] += proj[i];
+    if (concurrent_attend) {
+      // (token, part) items: a lone decode token still splits over its KV heads.
+      auto attend_parts = [&](int64_t b, int64_t e, int) {
+        for (int64_t item = b; item < e; ++item) {
+          const BatchToken& t = batch[item / parts];
+          t.kv->AttendPart(l, t.pos, row(q, item / parts, dim), row(attn, item / parts, dim),
+                           static_cast<int32_t>(item % parts));
+        }
+      };
+      RunOnPool(pool_.get(), [&](ThreadPool* pool) {
+        if (pool != nullptr) {
+          pool->ParallelForDynamic(n * parts, attend_parts, 1);
+        } else {
+          attend_parts(0, n * parts, 0);
+        }
+      });
+    } else {
+      for (int64_t i = 0; i < n; ++i) {
+        batch[i].kv->Attend(l, batch[i].pos, row(q, i, dim), row(attn, i, dim));
+      }
+    }
+    observe(l, LayerLinear::kO, attn, dim);
+    layer.wo->ApplyBatch(attn.data(), n, proj.data());
+    for (int64_t i = 0; i < n * dim; ++i) x[i] += proj[i];
+
+    for (int64_t i = 0; i < n; ++i) RmsNorm(row(x, i, dim), layer.ffn_norm, eps, row(xb, i, dim));
+    observe(l, LayerLinear::kGate, xb, dim);
+    layer.gate->ApplyBatch(xb.data(), n, gate.data());
+    observe(l, LayerLinear::kUp, xb, dim);
+    layer.up->ApplyBatch(xb.data(), n, up.data());
+    // SwiGLU: silu(gate) * up. Elementwise, so it splits over the threads with the same bits;
+    // its exp is a large share of a big batch's non-GEMM work.
+    auto swiglu = [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b; i < e; ++i) {
+        const float g = gate[i];
+        gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+      }
+    };
+    RunOnPool(pool_.get(), [&](ThreadPool* pool) {
+      if (pool != nullptr) {
+        pool->ParallelForDynamic(n * hidden, swiglu, 2048);
+      } else {
+        swiglu(0, n * hidden, 0);
+      }
+    });
+    observe(l, LayerLinear::kDown, gate, hidden);
+    layer.down->ApplyBatch(gate.data(), n, proj.data());
+    for (int64_t i = 0; i < n * dim; ++i) x[i] += proj[i];
   }
-  if (logits.empty()) return absl::OkStatus();
-  RmsNorm(x, final_norm_, static_cast<float>(c.norm_eps), xb);
-  head_->Apply(xb, logits);
+
+  // The head only for the tokens that want logits (a prefill chunk's last), as one batch.
+  std::vector<int64_t> heads;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!batch[i].logits.empty()) heads.push_back(i);
+  }
+  if (heads.empty()) return absl::OkStatus();
+  const int64_t m = static_cast<int64_t>(heads.size());
+  std::vector<float> normed(m * dim), logits(m * c.vocab_size);
+  for (int64_t j = 0; j < m; ++j) {
+    RmsNorm(row(x, heads[j], dim), final_norm_, eps, row(normed, j, dim));
+  }
+  head_->ApplyBatch(normed.data(), m, logits.data());
+  for (int64_t j = 0; j < m; ++j) {
+    std::span<float> out = batch[heads[j]].logits;
+    std::copy_n(logits.data() + j * c.vocab_size, c.vocab_size, out.data());
+  }
   return absl::OkStatus();
 }
 

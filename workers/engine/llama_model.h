@@ -40,11 +40,29 @@ class LlamaModel {
   // Average stored bits per linear weight (scales, zeros, masks included; a float layer
   // counts its dtype's width). Embedding and head are excluded.
   double LinearBitsPerWeight() const { return linear_bits_per_weight_; }
+  // Bytes of weights one decode step streams: every linear of every layer and the head
+  // (the embedding is read one row per token, not counted).
+  int64_t WeightBytesPerStep() const;
 
   // Runs `token` at position `pos` (the cache holds what the sequence attends
   // to before `pos`), stores its K/V at `pos` and writes the vocab_size logits of
   // the next token. Empty `logits` skips the head (prefill tokens but the last).
   absl::Status Forward(int32_t token, int64_t pos, SequenceKv& kv, std::span<float> logits) const;
+
+  // One token of a batched step.
+  struct BatchToken {
+    int32_t token = 0;
+    int64_t pos = 0;
+    SequenceKv* kv = nullptr;  // the token's sequence
+    std::span<float> logits;   // [vocab_size], or empty: no head for this token
+  };
+  // Runs many tokens (of many sequences, prefill chunks and decode tokens) as one step:
+  // every linear sees all of them as one GEMM, so the weights stream once per step;
+  // attention runs per token over its own sequence's cache. A sequence's tokens must
+  // appear in increasing position order. Each token's results equal Forward's, bit for bit.
+  absl::Status ForwardBatch(std::span<const BatchToken> batch) const;
+  // The checks ForwardBatch makes before running anything (token id, KV coverage, logits).
+  absl::Status CheckToken(const BatchToken& t) const;
 
   // Calibration tap: Forward reports each linear's input to `observer` (null: none). Not
   // thread-safe with concurrent Forward calls; only `accllm quantize` sets it.
@@ -67,6 +85,7 @@ class LlamaModel {
   double linear_bits_per_weight_ = 32;
   Rope rope_;
   mutable ActivationObserver* observer_ = nullptr;  // a tap, not part of the model's state
+  std::shared_ptr<SharedThreadPool> pool_;  // the kernels' threads (null: one thread)
 };
 
 // RMSNorm: out = x / sqrt(mean(x²) + eps) * weight.

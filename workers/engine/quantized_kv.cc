@@ -4,8 +4,9 @@
 #include <cmath>
 #include <cstring>
 
-#include "absl/strings/str_cat.h"  // absl::StrCat
-#include "model/dtype.h"           // FloatToHalf, HalfToFloat
+#include "absl/strings/str_cat.h"       // absl::StrCat
+#include "model/dtype.h"                // FloatToHalf, HalfToFloat
+#include "workers/cpu/kv4_attention.h"  // Kv4Scores, Kv4AccumulateValues, SoftmaxInPlace
 
 namespace accllm {
 
@@ -91,15 +92,16 @@ void QuantizedSequenceKv::Store(int32_t layer, int64_t pos, std::span<const floa
   }
 }
 
-void QuantizedSequenceKv::KeyFloat(size_t s, int64_t pos, std::span<float> out) const {
+void QuantizedSequenceKv::KeyFloat(size_t s, int64_t pos, std::span<float> out, int32_t g_begin,
+                                   int32_t g_end) const {
   const KvFormat& f = store_.format();
+  const int hd = config_.head_dim();
   if (!f.QuantizedAt(pos)) {
-    for (size_t i = 0; i < out.size(); ++i) out[i] = HalfToFloat(store_.KeyHalf(s)[i]);
+    for (int64_t i = g_begin * hd; i < g_end * hd; ++i) out[i] = HalfToFloat(store_.KeyHalf(s)[i]);
     return;
   }
-  const int hd = config_.head_dim();
   const int64_t cb = store_.code_bytes();
-  for (int h = 0; h < config_.n_kv_heads; ++h) {
+  for (int h = g_begin; h < g_end; ++h) {
     std::span<float> kh = out.subspan(h * hd, hd);
     DequantizeKv({store_.KeyCodes(s) + h * cb, static_cast<size_t>(cb)}, store_.KeyParams(s)[h],
                  f.bits, kh);
@@ -109,6 +111,17 @@ void QuantizedSequenceKv::KeyFloat(size_t s, int64_t pos, std::span<float> out) 
 
 void QuantizedSequenceKv::Attend(int32_t layer, int64_t pos, std::span<const float> q,
                                  std::span<float> out) const {
+  AttendKvHeads(layer, pos, q, out, 0, config_.n_kv_heads);
+}
+
+void QuantizedSequenceKv::AttendPart(int32_t layer, int64_t pos, std::span<const float> q,
+                                     std::span<float> out, int32_t part) const {
+  AttendKvHeads(layer, pos, q, out, part, part + 1);
+}
+
+void QuantizedSequenceKv::AttendKvHeads(int32_t layer, int64_t pos, std::span<const float> q,
+                                        std::span<float> out, int32_t g_begin,
+                                        int32_t g_end) const {
   const ModelConfig& c = config_;
   const KvFormat& f = store_.format();
   const int hd = c.head_dim();
@@ -116,66 +129,129 @@ void QuantizedSequenceKv::Attend(int32_t layer, int64_t pos, std::span<const flo
   const int group = c.n_heads / c.n_kv_heads;
   const int64_t cb = store_.code_bytes();
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  // Per-thread scratch: tokens of one sequence may attend concurrently (ConcurrentAttend).
+  thread_local AttendScratch sc;
 
   // The query in the keys' rotated frame, for dot products read off the codes.
-  q_rot_.assign(q.begin(), q.end());
-  for (int h = 0; h < c.n_heads; ++h) RotateKeyOrQuery(f, {q_rot_.data() + h * hd, size_t(hd)});
+  const int h_begin = g_begin * group, h_end = g_end * group;  // the query heads served
+  sc.q_rot.assign(q.begin(), q.end());
+  for (int h = h_begin; h < h_end; ++h) {
+    RotateKeyOrQuery(f, {sc.q_rot.data() + h * hd, size_t(hd)});
+  }
 
   // Positions read: the Λ sinks (float keys, rotated to their in-cache positions), then the window.
   const int64_t n_sinks = window_.SinkCount(pos);
-  positions_.clear();
-  slots_.clear();
-  sink_keys_.resize(static_cast<size_t>(std::max<int64_t>(n_sinks, 1)) * kv_dim);
+  sc.positions.clear();
+  sc.slots.clear();
+  sc.sink_keys.resize(static_cast<size_t>(std::max<int64_t>(n_sinks, 1)) * kv_dim);
   for (int64_t j = 0; j < n_sinks; ++j) {
-    positions_.push_back(j);
-    slots_.push_back(SlotOf(layer, j));
-    std::span<float> kj(sink_keys_.data() + j * kv_dim, static_cast<size_t>(kv_dim));
-    KeyFloat(slots_.back(), j, kj);
-    rope_.ApplyAll(kj, window_.SinkRopePosition(pos, static_cast<int32_t>(j)));
+    sc.positions.push_back(j);
+    sc.slots.push_back(SlotOf(layer, j));
+    std::span<float> kj(sc.sink_keys.data() + j * kv_dim, static_cast<size_t>(kv_dim));
+    // Only the KV heads this call serves.
+    KeyFloat(sc.slots.back(), j, kj, g_begin, g_end);
+    rope_.ApplyAll(kj.subspan(g_begin * hd, (g_end - g_begin) * hd),
+                   window_.SinkRopePosition(pos, static_cast<int32_t>(j)));
   }
   for (int64_t p = window_.WindowStart(pos); p <= pos; ++p) {
-    positions_.push_back(p);
-    slots_.push_back(SlotOf(layer, p));
+    sc.positions.push_back(p);
+    sc.slots.push_back(SlotOf(layer, p));
   }
-  const size_t n = positions_.size();
-  scores_.resize(n);
-  key_.resize(kv_dim);
-  for (int h = 0; h < c.n_heads; ++h) {
+  const size_t n = sc.positions.size();
+  // The leading positions whose keys are float (Λ sinks, fp16 sink tokens); every later one
+  // is quantized (window positions ascend, and only positions < sink_tokens are fp16).
+  size_t n_float = 0;
+  while (n_float < n &&
+         (static_cast<int64_t>(n_float) < n_sinks || !f.QuantizedAt(sc.positions[n_float]))) {
+    ++n_float;
+  }
+  // Scores of the float positions for query head h, [n_float].
+  auto float_scores = [&](int h, float* w) {
     const int g = h / group;
     const float* qh = q.data() + h * hd;
-    std::span<const float> qr(q_rot_.data() + h * hd, static_cast<size_t>(hd));
-    float max = -INFINITY;
-    for (size_t i = 0; i < n; ++i) {
-      const int64_t p = positions_[i];
-      const size_t s = slots_[i];
+    for (size_t i = 0; i < n_float; ++i) {
       float dot = 0.0f;
       if (static_cast<int64_t>(i) < n_sinks) {
-        const float* k = sink_keys_.data() + i * kv_dim + g * hd;
+        const float* k = sc.sink_keys.data() + i * kv_dim + g * hd;
         for (int d = 0; d < hd; ++d) dot += qh[d] * k[d];
-      } else if (!f.QuantizedAt(p)) {
-        const uint16_t* k = store_.KeyHalf(s) + g * hd;
+      } else {
+        const uint16_t* k = store_.KeyHalf(sc.slots[i]) + g * hd;
         for (int d = 0; d < hd; ++d) dot += qh[d] * HalfToFloat(k[d]);
-      } else {
-        dot = DotQuantizedKey(qr, {store_.KeyCodes(s) + g * cb, static_cast<size_t>(cb)},
-                              store_.KeyParams(s)[g], f.bits);
       }
-      scores_[i] = dot * scale;
-      max = std::max(max, scores_[i]);
+      w[i] = dot * scale;
     }
-    float sum = 0.0f;
-    for (size_t i = 0; i < n; ++i) sum += (scores_[i] = std::exp(scores_[i] - max));
-    std::span<float> o = out.subspan(h * hd, hd);
-    std::fill(o.begin(), o.end(), 0.0f);
-    for (size_t i = 0; i < n; ++i) {
-      const float w = scores_[i] / sum;
-      const size_t s = slots_[i];
-      if (!f.QuantizedAt(positions_[i])) {
-        const uint16_t* v = store_.ValueHalf(s) + g * hd;
-        for (int d = 0; d < hd; ++d) o[d] += w * HalfToFloat(v[d]);
-      } else {
-        AccumulateQuantizedValue(w, {store_.ValueCodes(s) + g * cb, static_cast<size_t>(cb)},
-                                 store_.ValueParams(s)[g], f.bits, o);
+  };
+  // The fp16 values of KV head g as float, once for all its query heads.
+  int converted_g = -1;
+  auto float_values = [&](int h, const float* w, float* o) {
+    const int g = h / group;
+    if (g != converted_g) {
+      sc.float_values.resize(n_float * hd);
+      for (size_t i = 0; i < n_float; ++i) {
+        const uint16_t* v = store_.ValueHalf(sc.slots[i]) + g * hd;
+        for (int d = 0; d < hd; ++d) sc.float_values[i * hd + d] = HalfToFloat(v[d]);
       }
+      converted_g = g;
+    }
+    for (size_t i = 0; i < n_float; ++i) {
+      const float* v = sc.float_values.data() + i * hd;
+      for (int d = 0; d < hd; ++d) o[d] += w[i] * v[d];
+    }
+  };
+  // w [n] scores → softmax weights, in place.
+  auto softmax = [&](float* w) {
+    float max = -INFINITY, sum = 0.0f;
+    for (size_t i = 0; i < n; ++i) max = std::max(max, w[i]);
+    for (size_t i = 0; i < n; ++i) sum += (w[i] = std::exp(w[i] - max));
+    for (size_t i = 0; i < n; ++i) w[i] /= sum;
+  };
+
+  std::fill(out.begin() + h_begin * hd, out.begin() + h_end * hd, 0.0f);
+  if (f.bits == 4 && hd % 2 == 0) {
+    // KV4: per KV head, the SIMD kernels read each quantized key/value once for all the
+    // query heads of its group (workers/cpu/kv4_attention.h).
+    sc.scores.resize(static_cast<size_t>(group) * n);
+    sc.keys.resize(n - n_float);
+    sc.values.resize(n - n_float);
+    for (int g = g_begin; g < g_end; ++g) {
+      for (size_t i = n_float; i < n; ++i) {
+        const size_t s = sc.slots[i];
+        sc.keys[i - n_float] = {store_.KeyCodes(s) + g * cb, store_.KeyParams(s)[g]};
+        sc.values[i - n_float] = {store_.ValueCodes(s) + g * cb, store_.ValueParams(s)[g]};
+      }
+      const int h0 = g * group;
+      for (int j = 0; j < group; ++j) float_scores(h0 + j, sc.scores.data() + j * n);
+      Kv4Scores(sc.q_rot.data() + h0 * hd, group, hd, sc.keys, scale, sc.scores.data() + n_float,
+                static_cast<int64_t>(n));
+      for (int j = 0; j < group; ++j) {
+        SoftmaxInPlace(sc.scores.data() + j * n, static_cast<int64_t>(n));
+        float_values(h0 + j, sc.scores.data() + j * n, out.data() + (h0 + j) * hd);
+      }
+      Kv4AccumulateValues(sc.scores.data() + n_float, static_cast<int64_t>(n), group, hd, sc.values,
+                          out.data() + h0 * hd);
+    }
+    return;
+  }
+  // KV8: the scalar functions of quant/kv_quant.h.
+  sc.scores.resize(n);
+  for (int h = h_begin; h < h_end; ++h) {
+    const int g = h / group;
+    std::span<const float> qr(sc.q_rot.data() + h * hd, static_cast<size_t>(hd));
+    float_scores(h, sc.scores.data());
+    for (size_t i = n_float; i < n; ++i) {
+      const size_t s = sc.slots[i];
+      sc.scores[i] = DotQuantizedKey(qr, {store_.KeyCodes(s) + g * cb, static_cast<size_t>(cb)},
+                                     store_.KeyParams(s)[g], f.bits) *
+                     scale;
+    }
+    softmax(sc.scores.data());
+    float* o = out.data() + h * hd;
+    float_values(h, sc.scores.data(), o);
+    for (size_t i = n_float; i < n; ++i) {
+      const size_t s = sc.slots[i];
+      AccumulateQuantizedValue(sc.scores[i],
+                               {store_.ValueCodes(s) + g * cb, static_cast<size_t>(cb)},
+                               store_.ValueParams(s)[g], f.bits, {o, static_cast<size_t>(hd)});
     }
   }
 }

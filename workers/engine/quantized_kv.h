@@ -20,6 +20,7 @@
 #include "model/attention_window.h"      // AttentionWindow
 #include "model/config.h"                // ModelConfig
 #include "quant/kv_quant.h"              // KvFormat, KvQuantParams
+#include "workers/cpu/kv4_attention.h"   // Kv4Ref
 #include "workers/engine/paged_kv.h"     // PageRef
 #include "workers/engine/rope.h"         // Rope
 #include "workers/engine/sequence_kv.h"  // SequenceKv
@@ -79,22 +80,36 @@ class QuantizedSequenceKv : public SequenceKv {
              std::span<const float> v) override;
   void Attend(int32_t layer, int64_t pos, std::span<const float> q,
               std::span<float> out) const override;
+  bool ConcurrentAttend() const override { return true; }
+  // One part per KV head (its GQA group of query heads).
+  int32_t AttendParts() const override { return config_.n_kv_heads; }
+  void AttendPart(int32_t layer, int64_t pos, std::span<const float> q, std::span<float> out,
+                  int32_t part) const override;
 
  private:
+  // Attention of the query heads of KV heads [g_begin, g_end): writes only their outputs.
+  void AttendKvHeads(int32_t layer, int64_t pos, std::span<const float> q, std::span<float> out,
+                     int32_t g_begin, int32_t g_end) const;
   int32_t PhysicalPage(int64_t pos) const { return table_.PhysicalPage(pos); }
   size_t SlotOf(int32_t layer, int64_t pos) const;
   // The key of `pos` as float in the frame it was stored in (pre- or post-RoPE), the
   // Hadamard rotation undone: out [kv_dim].
-  void KeyFloat(size_t slot, int64_t pos, std::span<float> out) const;
+  void KeyFloat(size_t slot, int64_t pos, std::span<float> out, int32_t g_begin,
+                int32_t g_end) const;  // KV heads [g_begin, g_end) only
 
   ModelConfig config_;
   QuantizedKvStore& store_;
   PageTable table_;
   AttentionWindow window_;
   Rope rope_;
-  mutable std::vector<float> q_rot_, sink_keys_, key_, scores_;  // scratch
-  mutable std::vector<size_t> slots_;
-  mutable std::vector<int64_t> positions_;
+  std::vector<float> key_;  // Store's scratch
+  // Attend's scratch, one per thread.
+  struct AttendScratch {
+    std::vector<float> q_rot, sink_keys, scores, float_values;
+    std::vector<size_t> slots;
+    std::vector<int64_t> positions;
+    std::vector<Kv4Ref> keys, values;  // KV4: one KV head's quantized positions
+  };
 };
 
 // The dense form: one sequence, `capacity` positions, full causal attention
@@ -112,6 +127,12 @@ class QuantizedKvCache : public SequenceKv {
   void Attend(int32_t layer, int64_t pos, std::span<const float> q,
               std::span<float> out) const override {
     seq_.Attend(layer, pos, q, out);
+  }
+  bool ConcurrentAttend() const override { return true; }
+  int32_t AttendParts() const override { return seq_.AttendParts(); }
+  void AttendPart(int32_t layer, int64_t pos, std::span<const float> q, std::span<float> out,
+                  int32_t part) const override {
+    seq_.AttendPart(layer, pos, q, out, part);
   }
 
  private:

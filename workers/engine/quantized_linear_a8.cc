@@ -4,7 +4,8 @@
 
 #include "quant/a8.h"                // QuantizeA8
 #include "quant/reference_matvec.h"  // MatVecA8, MatVecA16
-#include "workers/cpu/gemv_a8.h"     // PrepareA8, GemvA8
+#include "workers/cpu/gemm_a8.h"     // QuantizePrepareA8, GemmA8
+#include "workers/cpu/gemm_a8_sparse24.h"  // GemmA8Sparse24
 
 namespace accllm {
 
@@ -15,6 +16,8 @@ QuantizedLinearA8::QuantizedLinearA8(QuantizedLinear q, int activation_bits,
   if (use_simd && activation_bits_ == 8) {
     absl::StatusOr<TiledLinear> tiled = TileLinear(view_);
     if (tiled.ok()) tiled_ = *std::move(tiled);  // else: Unimplemented, keep the oracle
+    absl::StatusOr<TiledSparse24> sparse = TileSparse24(view_);
+    if (sparse.ok()) sparse24_ = *std::move(sparse);
   }
 }
 
@@ -24,20 +27,26 @@ void QuantizedLinearA8::Apply(std::span<const float> x, std::span<float> y) cons
     (void)MatVecA16(view_, x, y);
     return;
   }
-  const A8Vector xq = QuantizeA8(x);
-  if (!tiled_) {
-    (void)MatVecA8(view_, xq, y);
+  if (!uses_simd()) {
+    (void)MatVecA8(view_, QuantizeA8(x), y);
     return;
   }
-  const PreparedA8 prepared = PrepareA8(xq, tiled_->cols, tiled_->group);
-  if (pool_ && pool_->pool.size() > 1) {
-    std::unique_lock<std::mutex> lock(pool_->busy, std::try_to_lock);
-    if (lock.owns_lock()) {
-      GemvA8(*tiled_, prepared, y, &pool_->pool);
-      return;
-    }
+  ApplyBatch(x.data(), 1, y.data());
+}
+
+void QuantizedLinearA8::ApplyBatch(const float* x, int64_t n, float* y) const {
+  if (activation_bits_ != 8 || !uses_simd()) {
+    Linear::ApplyBatch(x, n, y);
+    return;
   }
-  GemvA8(*tiled_, prepared, y, nullptr);
+  if (sparse24_) {
+    const PreparedA8 prepared = QuantizePrepareA8(x, n, sparse24_->cols, 64);
+    RunOnPool(pool_.get(),
+              [&](ThreadPool* pool) { GemmA8Sparse24(*sparse24_, prepared, y, pool); });
+    return;
+  }
+  const PreparedA8 prepared = QuantizePrepareA8(x, n, tiled_->cols, tiled_->group);
+  RunOnPool(pool_.get(), [&](ThreadPool* pool) { GemmA8(*tiled_, prepared, y, pool); });
 }
 
 }  // namespace accllm

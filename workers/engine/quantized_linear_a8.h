@@ -1,32 +1,24 @@
 // A quantized linear layer as the decoder's Linear: packed W2/W3/W4/W8 (uniform
 // or pow2, dense or 2:4) with real A8 activations (per-token int8, int32
-// accumulation) or float activations (A16). The A8 path runs the tiled SIMD GEMV
-// (workers/cpu/gemv_a8.h) when the layer tiles (dense uniform 2/4/8-bit, group %
-// 16 == 0) and the scalar oracle MatVecA8 otherwise; both give the same bits.
+// accumulation) or float activations (A16). The A8 path runs the tiled SIMD GEMM
+// (workers/cpu/gemm_a8.h: dense uniform 2/4/8-bit, group % 16 == 0;
+// gemm_a8_sparse24.h: W2 2:4 group 64) when the layer tiles, the scalar oracle
+// MatVecA8 otherwise; both give the same bits. ApplyBatch reads the weights once for n tokens.
 #ifndef ACCLLM_WORKERS_ENGINE_QUANTIZED_LINEAR_A8_H_
 #define ACCLLM_WORKERS_ENGINE_QUANTIZED_LINEAR_A8_H_
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 
 #include "quant/quantized_linear.h"    // QuantizedLinear
-#include "workers/cpu/thread_pool.h"   // ThreadPool
 #include "workers/cpu/tiled_linear.h"  // TiledLinear
+#include "workers/cpu/tiled_sparse24.h"  // TiledSparse24
 #include "workers/engine/linear.h"     // Linear
+#include "workers/engine/shared_thread_pool.h"  // SharedThreadPool
 
 namespace accllm {
-
-// The model's kernel threads. ThreadPool::ParallelFor is not reentrant, so a
-// caller that finds the pool busy (another sequence's Forward on another thread)
-// runs its GEMV on its own thread instead of waiting.
-struct SharedThreadPool {
-  explicit SharedThreadPool(int threads) : pool(threads) {}
-  ThreadPool pool;
-  std::mutex busy;
-};
 
 class QuantizedLinearA8 : public Linear {
  public:
@@ -38,16 +30,21 @@ class QuantizedLinearA8 : public Linear {
   int64_t rows() const override { return q_.layout.rows; }
   int64_t cols() const override { return q_.layout.cols; }
   void Apply(std::span<const float> x, std::span<float> y) const override;
+  void ApplyBatch(const float* x, int64_t n, float* y) const override;
+  int64_t weight_bytes() const override {
+    return tiled_ ? tiled_->bytes() : sparse24_ ? sparse24_->bytes() : q_.layout.total_bits() / 8;
+  }
 
   const QuantizedLinear& weights() const { return q_; }
-  bool uses_simd() const { return tiled_.has_value(); }
+  bool uses_simd() const { return tiled_.has_value() || sparse24_.has_value(); }
 
  private:
   QuantizedLinear q_;
   QuantizedLinearView view_;  // into q_
   int activation_bits_;
   std::shared_ptr<SharedThreadPool> pool_;
-  std::optional<TiledLinear> tiled_;
+  std::optional<TiledLinear> tiled_;        // dense layers
+  std::optional<TiledSparse24> sparse24_;   // W2 2:4 layers
 };
 
 }  // namespace accllm

@@ -23,6 +23,10 @@ class Rope {
 
  private:
   int32_t head_dim_ = 0;
+  // cos/sin of each pair's angle at `pos`: [head_dim / 2] each.
+  void Angles(int64_t pos, float* cos_out, float* sin_out) const;
+  void Rotate(std::span<float> head, const float* cos_in, const float* sin_in) const;
+
   std::vector<double> inv_freq_;  // [head_dim / 2]: theta^(-2j / head_dim)
 };
 

@@ -25,6 +25,12 @@ class RotatedLinear : public Linear {
     q_.Apply(rotated);
     inner_->Apply(rotated, y);
   }
+  void ApplyBatch(const float* x, int64_t n, float* y) const override {
+    std::vector<float> rotated(x, x + n * cols());
+    for (int64_t i = 0; i < n; ++i) q_.Apply({rotated.data() + i * cols(), size_t(cols())});
+    inner_->ApplyBatch(rotated.data(), n, y);
+  }
+  int64_t weight_bytes() const override { return inner_->weight_bytes(); }
   const Linear& inner() const { return *inner_; }
 
  private:

@@ -26,6 +26,16 @@ class SequenceKv {
   // q: [n_heads * head_dim] after RoPE at `pos`; writes out [n_heads * head_dim].
   virtual void Attend(int32_t layer, int64_t pos, std::span<const float> q,
                       std::span<float> out) const = 0;
+  // True when Attend may run on several threads at once (for different positions whose
+  // K/V are all stored); the engine then spreads a step's attention over its threads.
+  virtual bool ConcurrentAttend() const { return false; }
+  // Attend split into independent parts (e.g. one per KV head) that write disjoint heads of
+  // `out`; running every part equals Attend. Lets one decode token use several threads.
+  virtual int32_t AttendParts() const { return 1; }
+  virtual void AttendPart(int32_t layer, int64_t pos, std::span<const float> q,
+                          std::span<float> out, int32_t /*part*/) const {
+    Attend(layer, pos, q, out);
+  }
 };
 
 // Softmax attention of every query head over n keys, GQA-grouped:

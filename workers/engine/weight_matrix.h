@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"  // absl::StatusOr
+#include "model/dtype.h"           // DTypeSize
 #include "model/tensor.h"          // TensorView
 #include "workers/engine/linear.h"  // Linear
 
@@ -24,6 +25,9 @@ class WeightMatrix : public Linear {
   int64_t rows() const override { return rows_; }
   int64_t cols() const override { return cols_; }
   void Apply(std::span<const float> x, std::span<float> y) const override { MatVec(x, y); }
+  int64_t weight_bytes() const override {
+    return rows_ * cols_ * static_cast<int64_t>(DTypeSize(dtype_));
+  }
 
   // y[r] = sum_c W[r, c] * x[c]   (x: [cols], y: [rows]); double accumulation
   // would hide nothing here, float matches llama2.c's reference.

@@ -25,7 +25,7 @@ scheduler::ModelLimits LimitsFor(const ModelConfig& config) {
   return limits;
 }
 
-absl::StatusOr<int32_t> EngineWorker::RunChunk(const scheduler::SequenceChunk& chunk) {
+absl::Status EngineWorker::PrepareChunk(const scheduler::SequenceChunk& chunk) {
   if (chunk.page_size != pool_->page_size()) {
     return absl::InvalidArgumentError(absl::StrCat("chunk page size ", chunk.page_size,
                                                    " differs from the worker's ",
@@ -39,38 +39,53 @@ absl::StatusOr<int32_t> EngineWorker::RunChunk(const scheduler::SequenceChunk& c
     }
     pool_->CopyPage(copy.from, copy.to);
   }
-  std::vector<PageRef> pages;
-  pages.reserve(chunk.pages.size());
-  for (const scheduler::PageRef& p : chunk.pages) pages.push_back({p.logical, p.physical});
-  std::unique_ptr<SequenceKv> kv = pool_->Sequence(std::move(pages), chunk.attention);
-  std::vector<float> logits(chunk.sample ? model_->config().vocab_size : 0);
-  for (size_t i = 0; i < chunk.tokens.size(); ++i) {
-    const bool last = i + 1 == chunk.tokens.size();
-    absl::Status s =
-        model_->Forward(chunk.tokens[i], chunk.first_position + static_cast<int64_t>(i), *kv,
-                        last ? std::span<float>(logits) : std::span<float>());
-    if (!s.ok()) return s;
-  }
-  if (!chunk.sample) return -1;
-  SamplingParams params;
-  params.temperature = chunk.sampling.temperature;
-  params.top_k = chunk.sampling.top_k;
-  params.top_p = chunk.sampling.top_p;
-  params.seed = TokenSeed(chunk.sampling.seed, chunk.sample_position);
-  Sampler sampler(params);
-  return sampler.Sample(logits);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<scheduler::StepOutput> EngineWorker::Step(const scheduler::StepBatch& batch) {
+  auto tagged = [](const scheduler::SequenceChunk& chunk, const absl::Status& s) {
+    return absl::Status(s.code(), absl::StrCat("request ", chunk.request_id, ": ", s.message()));
+  };
+  // Every chunk's tokens go through the decoder as one batch (the weights stream once per
+  // step). Page copies first: a page being copied is shared, and no chunk writes a shared page.
+  const int32_t vocab = model_->config().vocab_size;
+  std::vector<std::unique_ptr<SequenceKv>> kvs;
+  std::vector<std::vector<float>> logits(batch.chunks.size());
+  std::vector<LlamaModel::BatchToken> tokens;
+  tokens.reserve(static_cast<size_t>(batch.num_tokens()));
+  for (size_t c = 0; c < batch.chunks.size(); ++c) {
+    const scheduler::SequenceChunk& chunk = batch.chunks[c];
+    if (absl::Status s = PrepareChunk(chunk); !s.ok()) return tagged(chunk, s);
+    std::vector<PageRef> pages;
+    pages.reserve(chunk.pages.size());
+    for (const scheduler::PageRef& p : chunk.pages) pages.push_back({p.logical, p.physical});
+    kvs.push_back(pool_->Sequence(std::move(pages), chunk.attention));
+    if (chunk.sample) logits[c].resize(vocab);
+    for (size_t i = 0; i < chunk.tokens.size(); ++i) {
+      const bool last = i + 1 == chunk.tokens.size();
+      const LlamaModel::BatchToken t{
+          .token = chunk.tokens[i],
+          .pos = chunk.first_position + static_cast<int64_t>(i),
+          .kv = kvs.back().get(),
+          .logits = last ? std::span<float>(logits[c]) : std::span<float>()};
+      if (absl::Status s = model_->CheckToken(t); !s.ok()) return tagged(chunk, s);
+      tokens.push_back(t);
+    }
+  }
+  if (absl::Status s = model_->ForwardBatch(tokens); !s.ok()) return s;
+
   scheduler::StepOutput out;
   out.step_id = batch.step_id;
-  for (const scheduler::SequenceChunk& chunk : batch.chunks) {
-    absl::StatusOr<int32_t> token = RunChunk(chunk);
-    if (!token.ok()) {
-      return absl::Status(token.status().code(),
-                          absl::StrCat("request ", chunk.request_id, ": ", token.status().message()));
-    }
-    if (chunk.sample) out.tokens.push_back({chunk.request_id, *token});
+  for (size_t c = 0; c < batch.chunks.size(); ++c) {
+    const scheduler::SequenceChunk& chunk = batch.chunks[c];
+    if (!chunk.sample) continue;
+    SamplingParams params;
+    params.temperature = chunk.sampling.temperature;
+    params.top_k = chunk.sampling.top_k;
+    params.top_p = chunk.sampling.top_p;
+    params.seed = TokenSeed(chunk.sampling.seed, chunk.sample_position);
+    Sampler sampler(params);
+    out.tokens.push_back({chunk.request_id, sampler.Sample(logits[c])});
   }
   return out;
 }

@@ -29,7 +29,8 @@ class EngineWorker : public scheduler::Worker {
   int32_t page_size() const { return pool_->page_size(); }
 
  private:
-  absl::StatusOr<int32_t> RunChunk(const scheduler::SequenceChunk& chunk);
+  // Checks the page size and performs the chunk's copy-on-write page copies.
+  absl::Status PrepareChunk(const scheduler::SequenceChunk& chunk);
 
   std::shared_ptr<const LlamaModel> model_;
   std::unique_ptr<KvPagePool> pool_;  // float or KV4/KV8 pages, as the model says

@@ -44,6 +44,25 @@ TEST(ThreadPoolTest, ThreadIndexIsDistinctPerRange) {
   for (auto& c : per_thread) EXPECT_EQ(c.load(), 1);
 }
 
+TEST(ThreadPoolTest, DynamicCoversEveryIndexExactlyOnce) {
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    for (int64_t n : {1, 7, 64, 1001}) {
+      for (int64_t chunk : {1, 5, 64}) {
+        std::vector<std::atomic<int>> hits(n);
+        pool.ParallelForDynamic(
+            n,
+            [&](int64_t b, int64_t e, int t) {
+              if (t < 0 || t >= threads) ADD_FAILURE() << "thread index " << t;
+              for (int64_t i = b; i < e; ++i) hits[i].fetch_add(1);
+            },
+            chunk);
+        for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << n << " " << i;
+      }
+    }
+  }
+}
+
 TEST(ThreadPoolTest, EmptyRangeDoesNothing) {
   ThreadPool pool(2);
   bool called = false;

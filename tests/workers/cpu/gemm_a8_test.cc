@@ -1,4 +1,4 @@
-#include "workers/cpu/gemv_a8.h"
+#include "workers/cpu/gemm_a8.h"
 
 #include <gtest/gtest.h>
 
@@ -72,12 +72,52 @@ INSTANTIATE_TEST_SUITE_P(
     Shapes, GemvA8Test,
     ::testing::Values(Shape{2, 64, 64, 256}, Shape{2, 64, 37, 172}, Shape{2, 128, 50, 300},
                       Shape{2, 32, 16, 64}, Shape{4, 64, 33, 172}, Shape{4, 16, 7, 40},
-                      Shape{8, 64, 20, 130}, Shape{2, 64, 1, 16}),
+                      Shape{8, 64, 20, 130}, Shape{2, 64, 1, 16}, Shape{4, 64, 21, 128},
+                      Shape{8, 64, 18, 192}, Shape{2, 64, 35, 320}),
     [](const auto& info) {
       const Shape& s = info.param;
       return "w" + std::to_string(s.bits) + "_g" + std::to_string(s.group) + "_" +
              std::to_string(s.rows) + "x" + std::to_string(s.cols);
     });
+
+// n tokens at once: every row of Y equals the oracle's GEMV of that token, on every target,
+// with token counts around the kernel's token block (16) and ragged row/column edges.
+TEST_P(GemvA8Test, GemmOfManyTokensEqualsTheOraclePerToken) {
+  const Shape& s = GetParam();
+  const QuantizedLinear q = RandomLinear(s.bits, s.group, s.rows, s.cols, 4);
+  absl::StatusOr<TiledLinear> tiled = TileLinear(q.view());
+  ASSERT_TRUE(tiled.ok()) << tiled.status();
+  for (int64_t n : {2, 17}) {
+    std::vector<float> x(n * s.cols);
+    std::mt19937_64 rng(5 + n);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (float& v : x) v = normal(rng);
+    x[0] = 0.0f;
+    std::fill(x.begin() + s.cols, x.begin() + 2 * s.cols, 0.0f);  // an all-zero token
+    std::vector<float> expected(n * s.rows);
+    for (int64_t i = 0; i < n; ++i) {
+      const A8Vector xi = QuantizeA8({x.data() + i * s.cols, size_t(s.cols)});
+      ASSERT_TRUE(MatVecA8(q.view(), xi, {expected.data() + i * s.rows, size_t(s.rows)}).ok());
+    }
+    const PreparedA8 prepared = QuantizePrepareA8(x.data(), n, s.cols, s.group);
+    ThreadPool pool(2);
+    for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+      hwy::SetSupportedTargetsForTest(target);
+      std::vector<float> y(n * s.rows, -1.0f);
+      GemmA8(*tiled, prepared, y.data(), &pool);
+      for (int64_t i = 0; i < n * s.rows; ++i) {
+        ASSERT_EQ(y[i], expected[i]) << hwy::TargetName(target) << " n " << n << " token "
+                                     << i / s.rows << " row " << i % s.rows;
+      }
+    }
+    hwy::SetSupportedTargetsForTest(0);
+  }
+}
+
+TEST(GemvA8Test, VnniTargetIsCompiled) {
+  // HWY_WANT_AVX3_DL reaches this file too, so a CPU with AVX-512 VNNI runs VPDPBUSD.
+  EXPECT_NE(HWY_TARGETS & HWY_AVX3_DL, 0);
+}
 
 TEST(GemvA8Test, UnsupportedFormatsSaySo) {
   QuantizedLinear q = RandomLinear(2, 64, 4, 64, 3);

@@ -1,0 +1,222 @@
+// accllm bench-engine: prefill and decode speed of a model in process, through
+// the path the worker serves (StepBatch → EngineWorker), next to the machine's
+// read bandwidth measured in the same run, so decode can be stated as a
+// fraction of the memory roofline.
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"                // absl::GetFlag
+#include "absl/flags/reflection.h"          // absl::FindCommandLineFlag
+#include "absl/strings/str_cat.h"           // absl::StrCat
+#include "absl/strings/str_format.h"        // absl::StrFormat
+#include "client/cli/command.h"             // RunBenchEngine
+#include "client/cli/flags.h"               // FLAGS_*
+#include "client/eval/evaluation.h"         // ParseAttention
+#include "model/model_dir.h"                // OpenModelDir
+#include "nlohmann/json.hpp"                // nlohmann::json
+#include "scheduler/lambda_page_table.h"    // LambdaPageTable
+#include "scheduler/page_pool.h"            // PagePool
+#include "workers/cpu/gemm_a8.h"            // GemvTargetName
+#include "workers/cpu/memory_bandwidth.h"   // MeasureReadBandwidth
+#include "workers/cpu/thread_pool.h"        // ThreadPool
+#include "workers/engine/llama_model.h"     // LlamaModel
+#include "workers/runtime/engine_worker.h"  // EngineWorker
+
+namespace accllm::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+// One benchmarked sequence: its page table and the token it feeds next.
+struct BenchSequence {
+  scheduler::LambdaPageTable table;
+  int32_t next_token = 0;
+};
+
+// Appends `tokens` to every sequence's table and builds the step that feeds them.
+absl::StatusOr<scheduler::StepBatch> PlanStep(std::vector<BenchSequence>& seqs,
+                                              const std::vector<std::vector<int32_t>>& tokens,
+                                              scheduler::PagePool& pages, uint64_t step_id) {
+  scheduler::StepBatch batch;
+  batch.step_id = step_id;
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    absl::StatusOr<scheduler::AppendResult> appended =
+        seqs[i].table.Append(static_cast<int64_t>(tokens[i].size()), pages);
+    if (!appended.ok()) return appended.status();
+    scheduler::SequenceChunk chunk;
+    chunk.request_id = static_cast<scheduler::RequestId>(i + 1);
+    chunk.tokens = tokens[i];
+    chunk.first_position = appended->first_position;
+    chunk.pages = std::move(appended->pages);
+    chunk.page_copies = std::move(appended->copies);
+    chunk.attention = seqs[i].table.spec();
+    chunk.page_size = pages.page_size();
+    chunk.sample = true;
+    chunk.sampling.temperature = 0.0f;  // greedy: the cheapest sampler, deterministic
+    chunk.sample_position = chunk.first_position + static_cast<int64_t>(chunk.tokens.size());
+    batch.chunks.push_back(std::move(chunk));
+  }
+  return batch;
+}
+
+absl::Status RunStep(EngineWorker& worker, const scheduler::StepBatch& batch,
+                     std::vector<BenchSequence>& seqs, scheduler::PagePool& pages) {
+  absl::StatusOr<scheduler::StepOutput> out = worker.Step(batch);
+  if (!out.ok()) return out.status();
+  for (const scheduler::SampledToken& t : out->tokens) {
+    seqs[static_cast<size_t>(t.request_id - 1)].next_token = t.token;
+  }
+  for (BenchSequence& s : seqs) s.table.ReleaseOutOfWindow(pages);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RunBenchEngine(const std::vector<std::string>& args) {
+  if (!args.empty()) return absl::InvalidArgumentError("unexpected argument \"" + args[0] + "\"");
+  const std::string model_path = absl::GetFlag(FLAGS_model);
+  if (model_path.empty()) return absl::InvalidArgumentError("--model is required");
+  const int32_t batch = absl::GetFlag(FLAGS_batch);
+  const int32_t prompt_tokens = absl::GetFlag(FLAGS_prompt_tokens);
+  const int32_t gen_tokens = absl::GetFlag(FLAGS_gen_tokens);
+  const int64_t context = absl::GetFlag(FLAGS_context);
+  const int32_t threads_flag = absl::GetFlag(FLAGS_threads);
+  const int32_t page_size = absl::GetFlag(FLAGS_page_size);
+  if (batch < 1 || prompt_tokens < 1 || gen_tokens < 1 || context < 0 || threads_flag < 0 ||
+      page_size < 1) {
+    return absl::InvalidArgumentError(
+        "--batch, --prompt-tokens, --gen-tokens and --page-size must be >= 1, --context and "
+        "--threads >= 0");
+  }
+  // The benchmark's default is the serving default, Λ(4, 1024); an --attention other than
+  // the flag's default (dense, the right default for eval) chooses another rule.
+  AttentionWindow attention = AttentionWindow::Lambda(4, 1024);
+  if (const absl::CommandLineFlag* flag = absl::FindCommandLineFlag("attention");
+      flag != nullptr && flag->CurrentValue() != flag->DefaultValue()) {
+    absl::StatusOr<AttentionWindow> parsed = ParseAttention(absl::GetFlag(FLAGS_attention));
+    if (!parsed.ok()) return parsed.status();
+    attention = *parsed;
+  }
+  if (absl::Status s = ValidateAttentionWindow(attention); !s.ok()) return s;
+  const int threads =
+      threads_flag > 0 ? threads_flag : static_cast<int>(std::thread::hardware_concurrency());
+
+  // The roofline first, before the model's pages compete for the caches.
+  double bandwidth = 0.0;
+  {
+    ThreadPool pool(threads);
+    bandwidth = MeasureReadBandwidth(pool);
+  }
+
+  absl::StatusOr<ModelDir> dir = OpenModelDir(model_path);
+  if (!dir.ok()) return dir.status();
+  absl::StatusOr<std::unique_ptr<LlamaModel>> loaded =
+      LlamaModel::Load(*dir, {.use_simd = true, .threads = threads});
+  if (!loaded.ok()) return loaded.status();
+  std::shared_ptr<const LlamaModel> model = *std::move(loaded);
+  const ModelConfig& config = model->config();
+  if (attention.dense && context + prompt_tokens + gen_tokens > config.max_seq_len) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("dense attention over ", context + prompt_tokens + gen_tokens,
+                     " positions exceeds the model's context ", config.max_seq_len,
+                     "; use --attention lambda:S,W"));
+  }
+
+  const int64_t positions = context + prompt_tokens + gen_tokens;
+  const int64_t per_seq = scheduler::LambdaPageTable::PagesToRun(attention, page_size, positions);
+  const int32_t num_pages = static_cast<int32_t>(per_seq * batch + 1);
+  scheduler::PagePool pages(num_pages, page_size);
+  EngineWorker worker(model, num_pages, page_size);
+
+  std::vector<BenchSequence> seqs;
+  for (int32_t b = 0; b < batch; ++b)
+    seqs.push_back({scheduler::LambdaPageTable(attention, page_size), 0});
+  // --context: the positions before the prompt are only assigned pages, not computed
+  // (their K/V stay zero). Attention cost depends on how many positions a query reads,
+  // not on their values, so decode after them costs what it would after a real prefix.
+  if (context > 0) {
+    // In pieces of one page, as decoding would, so a Λ table never holds more than its window.
+    for (BenchSequence& s : seqs) {
+      for (int64_t done = 0; done < context; done += page_size) {
+        absl::StatusOr<scheduler::AppendResult> skipped =
+            s.table.Append(std::min<int64_t>(page_size, context - done), pages);
+        if (!skipped.ok()) return skipped.status();
+        s.table.ReleaseOutOfWindow(pages);
+      }
+    }
+  }
+
+  std::mt19937 rng(1);
+  std::uniform_int_distribution<int32_t> token(3, config.vocab_size - 1);
+  std::vector<std::vector<int32_t>> prompts(batch, std::vector<int32_t>(prompt_tokens));
+  for (auto& p : prompts) {
+    for (int32_t& t : p) t = token(rng);
+  }
+  uint64_t step_id = 0;
+  absl::StatusOr<scheduler::StepBatch> prefill = PlanStep(seqs, prompts, pages, ++step_id);
+  if (!prefill.ok()) return prefill.status();
+  const auto t_prefill = Clock::now();
+  if (absl::Status s = RunStep(worker, *prefill, seqs, pages); !s.ok()) return s;
+  const double prefill_s = Seconds(t_prefill);
+
+  double decode_s = 0.0;
+  for (int32_t g = 0; g < gen_tokens; ++g) {
+    std::vector<std::vector<int32_t>> next(batch);
+    for (int32_t b = 0; b < batch; ++b) next[b] = {seqs[b].next_token};
+    absl::StatusOr<scheduler::StepBatch> step = PlanStep(seqs, next, pages, ++step_id);
+    if (!step.ok()) return step.status();
+    const auto t0 = Clock::now();
+    if (absl::Status s = RunStep(worker, *step, seqs, pages); !s.ok()) return s;
+    decode_s += Seconds(t0);
+  }
+
+  const double prefill_tok_s = static_cast<double>(batch) * prompt_tokens / prefill_s;
+  const double steps_per_s = gen_tokens / decode_s;
+  const double decode_tok_s = steps_per_s * batch;
+  const int64_t weight_bytes = model->WeightBytesPerStep();
+  // Weights stream once per decode step whatever the batch, so the roofline is in steps/s.
+  const double roofline_fraction = static_cast<double>(weight_bytes) * steps_per_s / bandwidth;
+  const std::string attention_name =
+      attention.dense ? "dense" : absl::StrCat("lambda:", attention.sinks, ",", attention.window);
+
+  nlohmann::json j;
+  j["model"] = model_path;
+  j["simd_target"] = GemvTargetName();
+  j["threads"] = threads;
+  j["batch"] = batch;
+  j["prompt_tokens"] = prompt_tokens;
+  j["gen_tokens"] = gen_tokens;
+  j["context"] = context;
+  j["attention"] = attention_name;
+  j["kv_bits"] = model->kv_format().bits;
+  j["prefill_tok_s"] = prefill_tok_s;
+  j["decode_tok_s"] = decode_tok_s;
+  j["decode_step_ms"] = 1e3 / steps_per_s;
+  j["weight_bytes_per_token"] = weight_bytes;
+  j["read_bandwidth_gb_s"] = bandwidth * 1e-9;
+  j["roofline_fraction"] = roofline_fraction;
+  if (absl::GetFlag(FLAGS_json)) {
+    std::cout << j.dump() << "\n";
+    return absl::OkStatus();
+  }
+  std::cout << absl::StrFormat(
+      "model %s  target %s  threads %d  batch %d  prompt %d  gen %d  context %d  attention %s\n"
+      "prefill_tok_s %.1f\ndecode_tok_s %.2f  (%.2f ms/step)\nweight_bytes_per_token %d\n"
+      "read_bandwidth %.1f GB/s\nroofline_fraction %.3f\n",
+      model_path, GemvTargetName(), threads, batch, prompt_tokens, gen_tokens, context,
+      attention_name, prefill_tok_s, decode_tok_s, 1e3 / steps_per_s, weight_bytes,
+      bandwidth * 1e-9, roofline_fraction);
+  return absl::OkStatus();
+}
+
+}  // namespace accllm::cli

@@ -1,0 +1,85 @@
+#include "workers/cpu/gemm_a8_sparse24.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+#include "hwy/targets.h"  // hwy::SetSupportedTargetsForTest, hwy::SupportedAndGeneratedTargets
+#include "quant/group_quantizer.h"   // RoundToHalf
+#include "quant/reference_matvec.h"  // MatVecA8
+
+namespace accllm {
+namespace {
+
+QuantizedLinear RandomSparse(int64_t rows, int64_t cols, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  UnpackedLinear u;
+  u.format = {
+      .bits = 2, .scheme = WeightScheme::kUniform, .group = 64, .sparsity = Sparsity::k2of4};
+  u.rows = rows;
+  u.cols = cols;
+  u.codes.resize(rows * cols);
+  u.keep.assign(rows * cols, 0);
+  for (uint8_t& c : u.codes) c = static_cast<uint8_t>(rng() % 4);
+  static constexpr int kPairs[6][2] = {{0, 1}, {0, 2}, {0, 3}, {1, 2}, {1, 3}, {2, 3}};
+  for (int64_t i = 0; i < rows * cols; i += 4) {
+    const int* pair = kPairs[rng() % 6];
+    u.keep[i + pair[0]] = u.keep[i + pair[1]] = 1;
+  }
+  const int64_t groups = cols / 64;
+  std::uniform_real_distribution<float> scale(0.001f, 0.05f), zero(0.0f, 4.0f);
+  for (int64_t i = 0; i < rows * groups; ++i) {
+    u.scales.push_back(RoundToHalf(scale(rng)));
+    u.zeros.push_back(RoundToHalf(zero(rng)));
+  }
+  absl::StatusOr<QuantizedLinear> q = PackLinear(u);
+  EXPECT_TRUE(q.ok()) << q.status();
+  return *std::move(q);
+}
+
+// Bit-exact with the oracle per token on every target: ragged row tiles, 1..9 tokens
+// (the 4-token and 1-token paths), an all-zero token.
+TEST(GemmA8Sparse24Test, EqualsTheScalarOraclePerToken) {
+  struct Shape {
+    int64_t rows, cols;
+  };
+  for (const Shape& s : {Shape{37, 128}, Shape{16, 64}, Shape{5, 192}}) {
+    const QuantizedLinear q = RandomSparse(s.rows, s.cols, s.rows + s.cols);
+    absl::StatusOr<TiledSparse24> tiled = TileSparse24(q.view());
+    ASSERT_TRUE(tiled.ok()) << tiled.status();
+    for (int64_t n : {1, 9}) {
+      std::vector<float> x(n * s.cols);
+      std::mt19937_64 rng(n);
+      std::normal_distribution<float> normal(0.0f, 1.0f);
+      for (float& v : x) v = normal(rng);
+      if (n > 1) std::fill(x.begin() + s.cols, x.begin() + 2 * s.cols, 0.0f);
+      std::vector<float> expected(n * s.rows);
+      for (int64_t i = 0; i < n; ++i) {
+        const A8Vector xi = QuantizeA8({x.data() + i * s.cols, size_t(s.cols)});
+        ASSERT_TRUE(MatVecA8(q.view(), xi, {expected.data() + i * s.rows, size_t(s.rows)}).ok());
+      }
+      const PreparedA8 prepared = QuantizePrepareA8(x.data(), n, s.cols, 64);
+      ThreadPool pool(2);
+      for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+        hwy::SetSupportedTargetsForTest(target);
+        std::vector<float> y(n * s.rows, -1.0f);
+        GemmA8Sparse24(*tiled, prepared, y.data(), &pool);
+        for (int64_t i = 0; i < n * s.rows; ++i) {
+          ASSERT_EQ(y[i], expected[i]) << hwy::TargetName(target) << " " << s.rows << "x" << s.cols
+                                       << " token " << i / s.rows << " row " << i % s.rows;
+        }
+      }
+      hwy::SetSupportedTargetsForTest(0);
+    }
+  }
+}
+
+TEST(GemmA8Sparse24Test, OtherFormatsAreUnimplemented) {
+  QuantizedLinear q = RandomSparse(4, 64, 1);
+  q.format.group = 32;
+  EXPECT_EQ(TileSparse24(q.view()).status().code(), absl::StatusCode::kUnimplemented);
+}
+
+}  // namespace
+}  // namespace accllm

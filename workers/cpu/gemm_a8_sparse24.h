@@ -1,0 +1,20 @@
+// Y = X Wᵀ for 2:4-sparse W2 weights (tiled_sparse24.h) and the A8 activations of n tokens,
+// with runtime SIMD dispatch. On AVX-512 VNNI each step gathers every row's 4 activations
+// (VPERMB) and forms the kept weights' dot and their activation sum (the 2:4 zero-point
+// term) with VPDPBUSD: 4 of 8 multiplies per step, the pruned half skipped. Bit-exact with
+// the scalar oracle (MatVecA8) per token.
+#ifndef ACCLLM_WORKERS_CPU_GEMM_A8_SPARSE24_H_
+#define ACCLLM_WORKERS_CPU_GEMM_A8_SPARSE24_H_
+
+#include "workers/cpu/prepared_a8.h"     // PreparedA8
+#include "workers/cpu/thread_pool.h"     // ThreadPool
+#include "workers/cpu/tiled_sparse24.h"  // TiledSparse24
+
+namespace accllm {
+
+// y: [x.n, w.rows]; x prepared with w.cols columns. `pool` may be null (one thread).
+void GemmA8Sparse24(const TiledSparse24& w, const PreparedA8& x, float* y, ThreadPool* pool);
+
+}  // namespace accllm
+
+#endif  // ACCLLM_WORKERS_CPU_GEMM_A8_SPARSE24_H_

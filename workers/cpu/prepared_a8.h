@@ -1,0 +1,36 @@
+// Activations of n tokens in the form the tiled W×A8 kernels read: per token the
+// A8 values (quant/a8.h) packed 4 to an int32 word (the 4 columns one u8×s8 dot
+// step consumes), zero padded to whole 16-column chunks, the per-group sums of
+// the int8 values (the zero-point correction) and the A8 scale. Prepared once
+// per token and shared by every layer that reads the same input (q/k/v, gate/up).
+#ifndef ACCLLM_WORKERS_CPU_PREPARED_A8_H_
+#define ACCLLM_WORKERS_CPU_PREPARED_A8_H_
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "quant/a8.h"                       // A8Vector
+#include "workers/cpu/aligned_allocator.h"  // AlignedVector
+
+namespace accllm {
+
+struct PreparedA8 {
+  int64_t n = 0;                  // tokens
+  int64_t chunks = 0;             // ceil(cols / 16)
+  int64_t groups = 0;             // ceil(cols / group)
+  std::vector<float> scale;       // [n]: x ≈ scale · values
+  AlignedVector<int32_t> x4;      // [n, chunks · 4]: 4 int8 values per word, zero padded
+  std::vector<float> group_sums;  // [n, groups]: Σ x over each group (an exact integer)
+
+  const int32_t* token_x4(int64_t i) const { return x4.data() + i * chunks * 4; }
+};
+
+// One token.
+PreparedA8 PrepareA8(const A8Vector& x, int64_t cols, int64_t group);
+// x: [n, cols] floats, each row quantized with QuantizeA8 (the same int8 values).
+PreparedA8 QuantizePrepareA8(const float* x, int64_t n, int64_t cols, int64_t group);
+
+}  // namespace accllm
+
+#endif  // ACCLLM_WORKERS_CPU_PREPARED_A8_H_

@@ -1,0 +1,45 @@
+// 2:4-sparse W2 weights repacked at load time for the CPU kernels (gemm_a8_sparse24.h).
+// Tiles of 16 output rows as in tiled_linear.h; along the input, a step covers 8 columns
+// (two blocks of 4), in which every row keeps exactly 4 weights: kept weight i (0..3, in
+// column order) lies in block i / 2 of the step. Per tile and 64-column group (8 steps),
+// two 64-byte code blocks and two 64-byte position blocks:
+//   block q, byte 4r + i, bits [2j, 2j + 2) = code (resp. position 0..3 inside its block
+//   of 4) of row r's kept weight i in step m = 4q + j.
+// So the kernel unpacks 16 rows × 4 codes per step exactly like the dense W2 tiles, and
+// the positions become byte indices (8m + 4·(i / 2) + position) that gather each row's
+// 4 activations out of the group's 64 (VPERMB) for a u8×s8 dot. The same bytes per weight
+// as the packed 2:4 format (2-bit codes + the positions in place of the 4-bit masks).
+#ifndef ACCLLM_WORKERS_CPU_TILED_SPARSE24_H_
+#define ACCLLM_WORKERS_CPU_TILED_SPARSE24_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"           // absl::StatusOr
+#include "quant/quantized_linear.h"         // QuantizedLinearView
+#include "workers/cpu/aligned_allocator.h"  // AlignedVector
+
+namespace accllm {
+
+struct TiledSparse24 {
+  int64_t rows = 0, cols = 0;
+  int64_t tiles = 0;                 // ceil(rows / 16)
+  int64_t groups = 0;                // cols / 64
+  AlignedVector<uint8_t> codes;      // [tiles, groups, 2, 64]
+  AlignedVector<uint8_t> positions;  // [tiles, groups, 2, 64]
+  std::vector<uint16_t> scales;      // [tiles, groups, 16] fp16
+  std::vector<uint16_t> zeros;       // [tiles, groups, 16] fp16
+
+  int64_t bytes() const {
+    return static_cast<int64_t>(codes.size() + positions.size() + 2 * scales.size() +
+                                2 * zeros.size());
+  }
+};
+
+// Uniform W2 2:4 with group 64 and cols % 64 == 0; anything else is Unimplemented (the
+// caller keeps the scalar oracle).
+absl::StatusOr<TiledSparse24> TileSparse24(const QuantizedLinearView& q);
+
+}  // namespace accllm
+
+#endif  // ACCLLM_WORKERS_CPU_TILED_SPARSE24_H_
