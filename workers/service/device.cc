@@ -2,7 +2,7 @@
 
 #include "absl/strings/numbers.h"   // absl::SimpleAtoi
 #include "absl/strings/str_cat.h"   // absl::StrCat
-#include "workers/cpu/gemv_a8.h"    // GemvTargetName
+#include "workers/cpu/gemm_a8.h"    // GemvTargetName
 
 namespace accllm {
 
