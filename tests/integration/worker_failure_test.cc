@@ -73,6 +73,36 @@ TEST_F(WorkerFailureTest, KillingOneOfTwoWorkersMidStreamLosesAndDuplicatesNothi
   EXPECT_EQ(MetricSum(metrics, "accllm_worker_up"), 1) << metrics;
 }
 
+TEST_F(WorkerFailureTest, StaticallyConfiguredWorkersServeAndAreProbedBack) {
+  MakeTinyModel("tiny");
+  // A worker started with --listen only, named to the server by --workers.
+  auto worker = std::make_unique<Daemon>(
+      "static-worker", BinDir() / "accllm-worker",
+      std::vector<std::string>{"--device=cpu", "--threads=1", "--kv-pages=256",
+                               "--ready-file=" + (dir_ / "static.ready").string()},
+      dir_.path(), dir_ / "static.ready");
+  ASSERT_TRUE(worker->ok()) << worker->Log();
+  auto server = StartServer("server", {"--workers=" + worker->grpc_address(), "--lease-seconds=2"});
+  ASSERT_TRUE(server->ok());
+  auto c = Connect(*server);
+  ASSERT_TRUE(WaitReady(*c, "tiny")) << server->Log();
+  EXPECT_EQ(Collect(*c, GreedyIds("tiny", {1, 2, 3}, 12)).size(), 12u);
+  absl::StatusOr<std::vector<v1::WorkerStatus>> workers = c->ListWorkers();
+  ASSERT_TRUE(workers.ok());
+  ASSERT_EQ(workers->size(), 1u);  // no local worker when --workers is given
+  EXPECT_EQ(workers->at(0).address(), worker->grpc_address());
+  EXPECT_TRUE(Eventually([&] {  // the pool gauges refresh every 250 ms
+    absl::StatusOr<std::vector<v1::WorkerStatus>> now = c->ListWorkers();
+    return now.ok() && now->size() == 1 && now->at(0).kv_pages_total() == 256;
+  }));
+  // Probes keep it alive past the lease.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  workers = c->ListWorkers();
+  ASSERT_TRUE(workers.ok());
+  EXPECT_EQ(workers->at(0).state(), v1::WORKER_STATE_UP);
+  EXPECT_EQ(Collect(*c, GreedyIds("tiny", {1, 2, 3}, 12)).size(), 12u);
+}
+
 TEST_F(WorkerFailureTest, TheLocalWorkerIsRestartedWhenItDies) {
   MakeTinyModel("tiny");
   auto server = StartServer("server");
