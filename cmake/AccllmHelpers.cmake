@@ -8,10 +8,10 @@ function(accllm_library name)
   target_link_libraries(${name} PUBLIC ${ARG_DEPS})
 endfunction()
 
-# libsentencepiece carries its own copy of protobuf-lite symbols. In a process
-# that also loads libprotobuf (gRPC, generated code) they must resolve to
-# libprotobuf, or its static initializers crash: so every executable lists
-# libprotobuf first among its shared libraries. Call before other links.
+# libsentencepiece carries its own copy of protobuf-lite symbols. The tokenizer
+# loads it deep-bound at run time (model/tokenizer/sentencepiece_loader.cc); the
+# daemons and the CLI also list libprotobuf first among their shared libraries so
+# that nothing loaded at start-up can shadow it.
 function(accllm_link_protobuf_first target)
   target_link_libraries(${target} PRIVATE protobuf::libprotobuf)
 endfunction()
@@ -25,7 +25,6 @@ function(accllm_test name)
     return()  # a folder with no tests yet
   endif()
   add_executable(${name} ${ARG_SOURCES})
-  accllm_link_protobuf_first(${name})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} accllm_test_support GTest::gmock GTest::gtest_main)
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)

@@ -1,5 +1,7 @@
 // The only translation unit that includes SentencePiece (see the header for why).
 // Keep every Abseil header out of this file, directly or through project headers.
+// It is built into its own shared library, accllm_sentencepiece_shim, which the
+// tokenizer loads at run time (sentencepiece_loader.cc).
 #include "model/tokenizer/sentencepiece_backend.h"
 
 #include <sentencepiece_processor.h>  // sentencepiece::SentencePieceProcessor
@@ -96,3 +98,9 @@ int SentencePieceBackend::eos_id() const { return loaded_ ? processor_->eos_id()
 int SentencePieceBackend::pad_id() const { return loaded_ ? processor_->pad_id() : -1; }
 
 }  // namespace accllm
+
+// The shim's one entry point, found with dlsym.
+extern "C" __attribute__((visibility("default"))) accllm::SentencePieceBackend*
+accllm_new_sentencepiece_backend() {
+  return new accllm::SentencePieceBackend();
+}

@@ -23,33 +23,40 @@ class SentencePieceBackend {
   // How a piece decodes (SentencePiece's piece types; user-defined pieces are kNormal).
   enum class PieceKind { kNormal, kUnknown, kControl, kUnused, kByte };
 
-  SentencePieceBackend();
-  ~SentencePieceBackend();
+  // The backend lives in its own shared library (accllm_sentencepiece_shim),
+  // loaded with RTLD_DEEPBIND: libsentencepiece carries private copies of
+  // protobuf-lite symbols that clash with libprotobuf in processes that also use
+  // gRPC, and a deep-bound load keeps each library on its own copies. Null (with
+  // *error) when the library cannot be loaded.
+  static std::unique_ptr<SentencePieceBackend> Create(std::string* error);
+
+  SentencePieceBackend();  // inside the shim only: use Create
+  virtual ~SentencePieceBackend();
   SentencePieceBackend(const SentencePieceBackend&) = delete;
   SentencePieceBackend& operator=(const SentencePieceBackend&) = delete;
 
   // Loads a serialized model (a tokenizer.model file, or its bytes). On failure
   // returns false and sets *error to SentencePiece's message.
-  bool Load(const std::string& path, std::string* error);
-  bool LoadFromSerializedProto(std::string_view bytes, std::string* error);
+  virtual bool Load(const std::string& path, std::string* error);
+  virtual bool LoadFromSerializedProto(std::string_view bytes, std::string* error);
 
   // Text to ids with the model's normalizer (dummy prefix, byte fallback...); no BOS/EOS.
-  bool Encode(std::string_view text, std::vector<int>* ids, std::string* error) const;
+  virtual bool Encode(std::string_view text, std::vector<int>* ids, std::string* error) const;
   // SentencePiece's own whole-sequence decoding (the reference for tests).
-  bool Decode(const std::vector<int>& ids, std::string* text, std::string* error) const;
+  virtual bool Decode(const std::vector<int>& ids, std::string* text, std::string* error) const;
 
   // Piece table. Ids must be in [0, piece_size()); 0 pieces before a successful Load.
   // Encode/Decode fail and the ids below are -1 until then.
-  int piece_size() const;
-  const std::string& IdToPiece(int id) const;
-  float GetScore(int id) const;
-  PieceKind GetPieceKind(int id) const;
+  virtual int piece_size() const;
+  virtual const std::string& IdToPiece(int id) const;
+  virtual float GetScore(int id) const;
+  virtual PieceKind GetPieceKind(int id) const;
 
   // -1 when the model has no such piece.
-  int unk_id() const;
-  int bos_id() const;
-  int eos_id() const;
-  int pad_id() const;
+  virtual int unk_id() const;
+  virtual int bos_id() const;
+  virtual int eos_id() const;
+  virtual int pad_id() const;
 
   // Whether encoding prepends "▁" to the text (the normalizer's add_dummy_prefix),
   // i.e. whether decoding must drop the first leading space.

@@ -115,8 +115,9 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadSentencePieceTokenizer(const fs::
     return absl::DataLossError(
         absl::StrCat("SentencePiece model ", path.string(), " is a directory, not a file"));
   }
-  auto backend = std::make_unique<SentencePieceBackend>();
   std::string error;
+  std::unique_ptr<SentencePieceBackend> backend = SentencePieceBackend::Create(&error);
+  if (backend == nullptr) return absl::InternalError(error);
   if (!backend->Load(path.string(), &error)) {
     return absl::DataLossError(
         absl::StrCat("malformed SentencePiece model ", path.string(), ": ", error));

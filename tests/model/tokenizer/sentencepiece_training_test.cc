@@ -110,7 +110,9 @@ TEST(SentencePieceTrainingTest, TrainedModelLoadsInTheBackend) {
   const std::filesystem::path model = SharedSentencePieceModel(&error);
   ASSERT_FALSE(model.empty()) << error;
 
-  SentencePieceBackend backend;
+  std::unique_ptr<SentencePieceBackend> backend_owner = SentencePieceBackend::Create(nullptr);
+  ASSERT_NE(backend_owner, nullptr);
+  SentencePieceBackend& backend = *backend_owner;
   ASSERT_TRUE(backend.Load(model.string(), &error)) << error;
   EXPECT_EQ(backend.piece_size(), kSharedModelVocabSize);
   EXPECT_EQ(backend.unk_id(), 0);
@@ -133,7 +135,9 @@ TEST(SentencePieceTrainingTest, BackendEncodeDecodeRoundTrip) {
   std::string error;
   const std::filesystem::path model = SharedSentencePieceModel(&error);
   ASSERT_FALSE(model.empty()) << error;
-  SentencePieceBackend backend;
+  std::unique_ptr<SentencePieceBackend> backend_owner = SentencePieceBackend::Create(nullptr);
+  ASSERT_NE(backend_owner, nullptr);
+  SentencePieceBackend& backend = *backend_owner;
   ASSERT_TRUE(backend.Load(model.string(), &error)) << error;
 
   for (const std::string text : {"The little girl saw a red ball.", "héllo 🦙", ""}) {
@@ -146,7 +150,9 @@ TEST(SentencePieceTrainingTest, BackendEncodeDecodeRoundTrip) {
 }
 
 TEST(SentencePieceTrainingTest, BackendRejectsGarbage) {
-  SentencePieceBackend backend;
+  std::unique_ptr<SentencePieceBackend> backend_owner = SentencePieceBackend::Create(nullptr);
+  ASSERT_NE(backend_owner, nullptr);
+  SentencePieceBackend& backend = *backend_owner;
   std::string error;
   EXPECT_FALSE(backend.LoadFromSerializedProto("this is not a model", &error));
   EXPECT_FALSE(error.empty());
