@@ -8,14 +8,6 @@ function(accllm_library name)
   target_link_libraries(${name} PUBLIC ${ARG_DEPS})
 endfunction()
 
-# libsentencepiece carries its own copy of protobuf-lite symbols. The tokenizer
-# loads it deep-bound at run time (model/tokenizer/sentencepiece_loader.cc); the
-# daemons and the CLI also list libprotobuf first among their shared libraries so
-# that nothing loaded at start-up can shadow it.
-function(accllm_link_protobuf_first target)
-  target_link_libraries(${target} PRIVATE protobuf::libprotobuf)
-endfunction()
-
 # accllm_test(NAME SOURCES ... DEPS ... [LABELS ...]): one GoogleTest binary,
 # each TEST registered with CTest. Tests find ../shared and build/bin through
 # paths compiled into accllm_test_support (environment variables override them).

@@ -143,7 +143,7 @@ v1::ModelInfo ModelManager::Info(const ModelStatus& status) const {
     info.set_quantization(model->quantization());
     info.set_default_sinks(model->limits().default_attention.sinks);
     info.set_default_window(model->limits().default_attention.window);
-    for (const WorkerLoad& w : model->RefreshMetrics()) info.add_workers(w.worker);
+    for (const std::string& w : model->workers()) info.add_workers(w);
   }
   return info;
 }

@@ -150,7 +150,13 @@ absl::Status ServedModel::Attach(const WorkerHandle& worker) {
   Link* raw = link.get();
   links_.push_back(std::move(link));
   raw->thread = std::thread([this, raw] { StepLoop(raw); });
-  if (metrics_ != nullptr) metrics_->AddPool(worker.id, name_, version_, raw->pages);
+  if (metrics_ != nullptr) {
+    metrics_->AddPool(worker.id, name_, version_, raw->pages);
+    // Every series exists from the first scrape, before the refresher's first tick.
+    metrics_->SetPagesUsed(worker.id, name_, version_, 0);
+    metrics_->SetQueue(name_, 0, 0);
+    metrics_->AddPreemptions(name_, 0);
+  }
   cv_.notify_all();
   spdlog::info("model {} v{} runs on worker {} ({} KV pages of {} tokens)", name_, version_,
                worker.id, response.kv_pages_total(), response.kv_page_tokens());
@@ -181,10 +187,13 @@ void ServedModel::SetDraining(const WorkerHandle& worker, bool draining) {
   cv_.notify_all();
 }
 
-int ServedModel::attached_workers() const {
+std::vector<std::string> ServedModel::workers() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return static_cast<int>(std::count_if(links_.begin(), links_.end(),
-                                        [](const auto& l) { return !l->detached; }));
+  std::vector<std::string> ids;
+  for (const auto& link : links_) {
+    if (!link->detached) ids.push_back(link->worker.id);
+  }
+  return ids;
 }
 
 void ServedModel::StepLoop(Link* link) {

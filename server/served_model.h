@@ -86,7 +86,7 @@ class ServedModel : public Servable {
   // The worker (that incarnation) is gone: its sequences are recomputed elsewhere.
   void Detach(const WorkerHandle& worker, const std::string& why);
   void SetDraining(const WorkerHandle& worker, bool draining);
-  int attached_workers() const;
+  std::vector<std::string> workers() const;  // ids of the workers it runs on
 
   absl::StatusOr<scheduler::RequestId> Submit(scheduler::RequestParams params,
                                               StreamCallbacks callbacks);

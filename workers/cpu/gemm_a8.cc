@@ -398,13 +398,8 @@ HWY_EXPORT(GemmTiles);
 HWY_EXPORT(TargetName);
 
 void GemmA8(const TiledLinear& w, const PreparedA8& x, float* y, ThreadPool* pool) {
-  auto run = [&](int64_t b, int64_t e, int) { HWY_DYNAMIC_DISPATCH(GemmTiles)(w, x, b, e, y); };
-  if (pool == nullptr) {
-    run(0, w.tiles, 0);
-  } else {
-    // A few chunks per thread: balanced when another process takes a core for a while.
-    pool->ParallelForDynamic(w.tiles, run, std::max<int64_t>(1, w.tiles / (4 * pool->size())));
-  }
+  ForEachTile(pool, w.tiles,
+              [&](int64_t b, int64_t e, int) { HWY_DYNAMIC_DISPATCH(GemmTiles)(w, x, b, e, y); });
 }
 
 std::string GemvTargetName() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }

@@ -161,12 +161,9 @@ namespace accllm {
 HWY_EXPORT(Sparse24Tiles);
 
 void GemmA8Sparse24(const TiledSparse24& w, const PreparedA8& x, float* y, ThreadPool* pool) {
-  auto run = [&](int64_t b, int64_t e, int) { HWY_DYNAMIC_DISPATCH(Sparse24Tiles)(w, x, b, e, y); };
-  if (pool == nullptr) {
-    run(0, w.tiles, 0);
-  } else {
-    pool->ParallelForDynamic(w.tiles, run, std::max<int64_t>(1, w.tiles / (4 * pool->size())));
-  }
+  ForEachTile(pool, w.tiles, [&](int64_t b, int64_t e, int) {
+    HWY_DYNAMIC_DISPATCH(Sparse24Tiles)(w, x, b, e, y);
+  });
 }
 
 }  // namespace accllm

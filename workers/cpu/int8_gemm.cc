@@ -154,15 +154,9 @@ TiledInt8 TileInt8(const int8_t* q, int64_t rows, int64_t cols) {
 
 void Int8Gemm(const TiledInt8& w, const int8_t* x, int64_t x_stride, int64_t n, int32_t* dots,
               ThreadPool* pool) {
-  auto run = [&](int64_t b, int64_t e, int) {
+  ForEachTile(pool, w.tiles, [&](int64_t b, int64_t e, int) {
     HWY_DYNAMIC_DISPATCH(Int8Tiles)(w, x, x_stride, n, b, e, dots);
-  };
-  if (pool == nullptr) {
-    run(0, w.tiles, 0);
-  } else {
-    // A few chunks per thread: balanced when another process takes a core for a while.
-    pool->ParallelForDynamic(w.tiles, run, std::max<int64_t>(1, w.tiles / (4 * pool->size())));
-  }
+  });
 }
 
 }  // namespace accllm

@@ -119,4 +119,13 @@ void ThreadPool::Run(int64_t n, const std::function<void(int64_t, int64_t, int)>
   fn_ = nullptr;
 }
 
+void ForEachTile(ThreadPool* pool, int64_t n,
+                 const std::function<void(int64_t, int64_t, int)>& fn) {
+  if (pool == nullptr) {
+    fn(0, n, 0);
+    return;
+  }
+  pool->ParallelForDynamic(n, fn, std::max<int64_t>(1, n / (4 * pool->size())));
+}
+
 }  // namespace accllm

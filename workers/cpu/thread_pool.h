@@ -57,6 +57,11 @@ class ThreadPool {
   std::atomic<int64_t> next_{0};  // dynamic: the first index not yet taken
 };
 
+// Runs fn over [0, n) tiles: inline when `pool` is null, else in a few dynamic
+// chunks per thread (balanced when another process takes a core for a while).
+void ForEachTile(ThreadPool* pool, int64_t n,
+                 const std::function<void(int64_t, int64_t, int)>& fn);
+
 }  // namespace accllm
 
 #endif  // ACCLLM_WORKERS_CPU_THREAD_POOL_H_
