@@ -100,16 +100,25 @@ ACCLLM_VNNI_ATTR void DotsVnni(const uint8_t* chunks, int64_t chunk_bytes, const
 // the float group terms added to per-token accumulators that never leave the registers.
 constexpr int64_t kPrefetchGroups = 8;
 
+// acc + dots of v with the word at `x` broadcast, the broadcast folded into the instruction
+// ({1to16}): GCC emits a separate VPBROADCASTD per word otherwise, one more uop for each dot.
+ACCLLM_VNNI_ATTR HWY_INLINE __m512i DpbusdBroadcast(__m512i acc, __m512i v, const int32_t* x) {
+  __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(v), "m"(*x));
+  return acc;
+}
+
+// x4: one token's words (kTok 1) or a quad's interleaved words (kTok 4, PreparedA8::quad):
+// either way word s of group g for token k is x4[(g · 16 + s) · kTok + k].
 template <int kBits, int kTok>
 ACCLLM_VNNI_ATTR void TileG64Vnni(const uint8_t* blocks, int64_t chunk_bytes, int64_t groups,
                                   const uint16_t* scales, const uint16_t* zeros, const int32_t* x4,
-                                  int64_t x4_stride, const float* group_sums, const float* x_scale,
-                                  float* y, int64_t y_stride, int64_t rows) {
+                                  int64_t quad_stride, const float* group_sums, const float* x_scale, float* y,
+                                  int64_t y_stride, int64_t rows) {
   constexpr int kPerByte = 8 / kBits;
-  constexpr int kChains = kTok == 1 ? 4 : 2;
+  constexpr int kChains = kTok == 1 ? 4 : kTok == 4 ? 2 : 1;  // 8 chains or more in flight
   const __m512i mask = _mm512_set1_epi8(static_cast<char>((1 << kBits) - 1));
   __m512 facc[kTok];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int k = 0; k < kTok; ++k) facc[k] = _mm512_setzero_ps();
   for (int64_t g = 0; g < groups; ++g) {
     const uint8_t* chunks = blocks + g * 4 * chunk_bytes;
@@ -122,7 +131,8 @@ ACCLLM_VNNI_ATTR void TileG64Vnni(const uint8_t* blocks, int64_t chunk_bytes, in
     }
     _mm_prefetch(reinterpret_cast<const char*>(scales + (g + kPrefetchGroups) * 16), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(zeros + (g + kPrefetchGroups) * 16), _MM_HINT_T0);
-    const int32_t* xg = x4 + g * 16;
+    const int32_t* xg = x4 + g * 16 * std::min(kTok, 4);
+    const int32_t* xg2 = xg + quad_stride;  // kTok 8: the second quad
     __m512i dots[kTok];
     if constexpr (kBits == 2 && kTok == 1) {
       // W2, one token (decode): each 2-bit field is masked in place, not shifted, into its
@@ -159,20 +169,21 @@ ACCLLM_VNNI_ATTR void TileG64Vnni(const uint8_t* blocks, int64_t chunk_bytes, in
         }
       }
       __m512i acc[kTok][kChains];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int k = 0; k < kTok; ++k) {
 #pragma GCC unroll 4
         for (int a = 0; a < kChains; ++a) acc[k][a] = _mm512_setzero_si512();
       }
 #pragma GCC unroll 16
       for (int s = 0; s < 16; ++s) {
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int k = 0; k < kTok; ++k) {
-          acc[k][s % kChains] = _mm512_dpbusd_epi32(acc[k][s % kChains], v[s],
-                                                    _mm512_set1_epi32(xg[k * x4_stride + s]));
+          acc[k][s % kChains] = DpbusdBroadcast(
+              acc[k][s % kChains], v[s],
+              kTok == 1 ? xg + s : (k < 4 ? xg : xg2) + s * 4 + k % 4);
         }
       }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int k = 0; k < kTok; ++k) {
         dots[k] = acc[k][0];
 #pragma GCC unroll 4
@@ -183,7 +194,7 @@ ACCLLM_VNNI_ATTR void TileG64Vnni(const uint8_t* blocks, int64_t chunk_bytes, in
         _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + g * 16)));
     const __m512 zero =
         _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(zeros + g * 16)));
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int k = 0; k < kTok; ++k) {
       const __m512i dot = dots[k];
       // acc += scale · (dot − zero · xsum), unfused, in the oracle's order.
@@ -194,7 +205,7 @@ ACCLLM_VNNI_ATTR void TileG64Vnni(const uint8_t* blocks, int64_t chunk_bytes, in
     }
   }
   const __mmask16 lanes = static_cast<__mmask16>((1u << rows) - 1);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int k = 0; k < kTok; ++k) {
     _mm512_mask_storeu_ps(y + k * y_stride, lanes,
                           _mm512_mul_ps(facc[k], _mm512_set1_ps(x_scale[k])));
@@ -204,20 +215,26 @@ ACCLLM_VNNI_ATTR void TileG64Vnni(const uint8_t* blocks, int64_t chunk_bytes, in
 template <int kBits>
 ACCLLM_VNNI_ATTR void TilesG64Vnni(const TiledLinear& w, const PreparedA8& x, int64_t tile_begin,
                                    int64_t tile_end, float* y) {
-  const int64_t x4_stride = x.chunks * 4;
   for (int64_t t = tile_begin; t < tile_end; ++t) {
     const uint16_t* scales = w.scales.data() + t * w.groups * 16;
     const uint16_t* zeros = w.zeros.data() + t * w.groups * 16;
     const int64_t rows = std::min<int64_t>(16, w.rows - t * 16);
+    const int64_t quad_stride = x.chunks * 16;
     int64_t i = 0;
+    // 8 tokens per unpacked group where there are 8: the unpacking is shared by more dots.
+    for (; i + 8 <= x.n; i += 8) {
+      TileG64Vnni<kBits, 8>(w.tile_codes(t), w.chunk_bytes, w.groups, scales, zeros, x.quad(i / 4),
+                            quad_stride, x.group_sums.data() + i * x.groups, x.scale.data() + i,
+                            y + i * w.rows + t * 16, w.rows, rows);
+    }
     for (; i + 4 <= x.n; i += 4) {
-      TileG64Vnni<kBits, 4>(w.tile_codes(t), w.chunk_bytes, w.groups, scales, zeros, x.token_x4(i),
-                            x4_stride, x.group_sums.data() + i * x.groups, x.scale.data() + i,
+      TileG64Vnni<kBits, 4>(w.tile_codes(t), w.chunk_bytes, w.groups, scales, zeros, x.quad(i / 4),
+                            quad_stride, x.group_sums.data() + i * x.groups, x.scale.data() + i,
                             y + i * w.rows + t * 16, w.rows, rows);
     }
     for (; i < x.n; ++i) {
       TileG64Vnni<kBits, 1>(w.tile_codes(t), w.chunk_bytes, w.groups, scales, zeros, x.token_x4(i),
-                            x4_stride, x.group_sums.data() + i * x.groups, x.scale.data() + i,
+                            0, x.group_sums.data() + i * x.groups, x.scale.data() + i,
                             y + i * w.rows + t * 16, w.rows, rows);
     }
   }

@@ -30,6 +30,19 @@ void Fill(PreparedA8& p, int64_t i, const A8Vector& x, int64_t cols, int64_t gro
   }
 }
 
+// quad_x4 from x4.
+void Interleave(PreparedA8& p) {
+  const int64_t words = p.chunks * 4, quads = p.n / 4;
+  p.quad_x4.resize(quads * words * 4);
+  for (int64_t q = 0; q < quads; ++q) {
+    int32_t* out = p.quad_x4.data() + q * words * 4;
+    for (int64_t k = 0; k < 4; ++k) {
+      const int32_t* in = p.token_x4(4 * q + k);
+      for (int64_t w = 0; w < words; ++w) out[w * 4 + k] = in[w];
+    }
+  }
+}
+
 }  // namespace
 
 PreparedA8 PrepareA8(const A8Vector& x, int64_t cols, int64_t group) {
@@ -50,6 +63,7 @@ PreparedA8 QuantizePrepareA8(const float* x, int64_t n, int64_t cols, int64_t gr
       p.group_sums[i * p.groups + g] = static_cast<float>(sum);
     }
   }
+  Interleave(p);
   return p;
 }
 

@@ -22,8 +22,14 @@ struct PreparedA8 {
   std::vector<float> scale;       // [n]: x ≈ scale · values
   AlignedVector<int32_t> x4;      // [n, chunks · 4]: 4 int8 values per word, zero padded
   std::vector<float> group_sums;  // [n, groups]: Σ x over each group (an exact integer)
+  // The same words for each whole block of 4 tokens, interleaved: [n / 4, chunks · 4, 4].
+  // A kernel that forms 4 tokens' dots at once then finds each word of the 4 at a constant
+  // offset from one pointer (with x4's stride, the compiler spilled 64 addresses).
+  AlignedVector<int32_t> quad_x4;
 
   const int32_t* token_x4(int64_t i) const { return x4.data() + i * chunks * 4; }
+  // The quad holding tokens [4q, 4q + 4).
+  const int32_t* quad(int64_t q) const { return quad_x4.data() + q * chunks * 16; }
 };
 
 // One token.

@@ -87,7 +87,7 @@ TEST_P(GemvA8Test, GemmOfManyTokensEqualsTheOraclePerToken) {
   const QuantizedLinear q = RandomLinear(s.bits, s.group, s.rows, s.cols, 4);
   absl::StatusOr<TiledLinear> tiled = TileLinear(q.view());
   ASSERT_TRUE(tiled.ok()) << tiled.status();
-  for (int64_t n : {2, 17}) {
+  for (int64_t n : {2, 5, 13, 17}) {  // the 1-, 4- and 8-token kernels
     std::vector<float> x(n * s.cols);
     std::mt19937_64 rng(5 + n);
     std::normal_distribution<float> normal(0.0f, 1.0f);
