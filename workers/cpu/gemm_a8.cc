@@ -414,9 +414,13 @@ namespace accllm {
 HWY_EXPORT(GemmTiles);
 HWY_EXPORT(TargetName);
 
+void GemmA8TileRange(const TiledLinear& w, const PreparedA8& x, int64_t tile_begin,
+                     int64_t tile_end, float* y) {
+  HWY_DYNAMIC_DISPATCH(GemmTiles)(w, x, tile_begin, tile_end, y);
+}
+
 void GemmA8(const TiledLinear& w, const PreparedA8& x, float* y, ThreadPool* pool) {
-  ForEachTile(pool, w.tiles,
-              [&](int64_t b, int64_t e, int) { HWY_DYNAMIC_DISPATCH(GemmTiles)(w, x, b, e, y); });
+  ForEachTile(pool, w.tiles, [&](int64_t b, int64_t e, int) { GemmA8TileRange(w, x, b, e, y); });
 }
 
 std::string GemvTargetName() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }

@@ -21,6 +21,11 @@ namespace accllm {
 // y: [x.n, w.rows]. `pool` may be null (one thread); threads split the row tiles.
 void GemmA8(const TiledLinear& w, const PreparedA8& x, float* y, ThreadPool* pool);
 
+// Only row tiles [tile_begin, tile_end) of y, on the calling thread (gemm_group.h runs
+// several layers' tiles in one dispatch).
+void GemmA8TileRange(const TiledLinear& w, const PreparedA8& x, int64_t tile_begin,
+                     int64_t tile_end, float* y);
+
 // One token (x.n == 1): y [rows].
 inline void GemvA8(const TiledLinear& w, const PreparedA8& x, std::span<float> y,
                    ThreadPool* pool) {

@@ -160,10 +160,14 @@ namespace accllm {
 
 HWY_EXPORT(Sparse24Tiles);
 
+void GemmA8Sparse24TileRange(const TiledSparse24& w, const PreparedA8& x, int64_t tile_begin,
+                             int64_t tile_end, float* y) {
+  HWY_DYNAMIC_DISPATCH(Sparse24Tiles)(w, x, tile_begin, tile_end, y);
+}
+
 void GemmA8Sparse24(const TiledSparse24& w, const PreparedA8& x, float* y, ThreadPool* pool) {
-  ForEachTile(pool, w.tiles, [&](int64_t b, int64_t e, int) {
-    HWY_DYNAMIC_DISPATCH(Sparse24Tiles)(w, x, b, e, y);
-  });
+  ForEachTile(pool, w.tiles,
+              [&](int64_t b, int64_t e, int) { GemmA8Sparse24TileRange(w, x, b, e, y); });
 }
 
 }  // namespace accllm

@@ -14,6 +14,9 @@ namespace accllm {
 
 // y: [x.n, w.rows]; x prepared with w.cols columns. `pool` may be null (one thread).
 void GemmA8Sparse24(const TiledSparse24& w, const PreparedA8& x, float* y, ThreadPool* pool);
+// Only row tiles [tile_begin, tile_end), on the calling thread.
+void GemmA8Sparse24TileRange(const TiledSparse24& w, const PreparedA8& x, int64_t tile_begin,
+                             int64_t tile_end, float* y);
 
 }  // namespace accllm
 

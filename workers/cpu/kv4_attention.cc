@@ -46,7 +46,7 @@ HWY_INLINE void Unpack(const uint8_t* codes, int64_t half, float* dst) {
 // Scores' loops, GCC kept half the accumulators on the stack.
 HWY_NOINLINE void DotPair(const float* HWY_RESTRICT qc, const float* HWY_RESTRICT k0,
                           const float* HWY_RESTRICT k1, int64_t hd, float* HWY_RESTRICT dots) {
-  const hn::CappedTag<float, 8> dh;
+  const hn::CappedTag<float, 16> dh;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(dh));
   auto a0 = hn::Zero(dh), a1 = hn::Zero(dh), a2 = hn::Zero(dh), a3 = hn::Zero(dh);
   auto b0 = hn::Zero(dh), b1 = hn::Zero(dh), b2 = hn::Zero(dh), b3 = hn::Zero(dh);
@@ -72,11 +72,12 @@ HWY_NOINLINE void DotPair(const float* HWY_RESTRICT qc, const float* HWY_RESTRIC
   hn::Store(hn::Add(hn::Add(b0, b1), hn::Add(b2, b3)), dh, dots + lanes);
 }
 
-// Scores: the lanes are query heads (a GQA group has 8), so a key's dots with all of them
-// are one FMA per channel and no horizontal sums; two keys at a time keep 8 chains in flight.
+// Scores: the lanes are query rows (a GQA group's 8 heads, of one or two tokens of a query
+// block), so a key's dots with all of them are one FMA per channel and no horizontal sums;
+// two keys at a time keep 8 chains in flight.
 void Scores(const float* q, int nq, int head_dim, const Kv4Ref* keys, int64_t n, float scale,
             float* scores, int64_t stride) {
-  const hn::CappedTag<float, 8> dh;
+  const hn::CappedTag<float, 16> dh;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(dh));
   const int64_t hd = head_dim, half = head_dim / 2;
   const int64_t head_chunks = (nq + lanes - 1) / lanes;
@@ -95,7 +96,7 @@ void Scores(const float* q, int nq, int head_dim, const Kv4Ref* keys, int64_t n,
     qsum[h] = sum;
   }
   std::vector<float> k(static_cast<size_t>(2 * hd), 0.0f);
-  HWY_ALIGN float out[8];
+  HWY_ALIGN float out[16];
   for (int64_t i = 0; i < n; i += 2) {
     const bool pair = i + 1 < n;
     Unpack(keys[i].codes, half, k.data());
@@ -104,7 +105,7 @@ void Scores(const float* q, int nq, int head_dim, const Kv4Ref* keys, int64_t n,
     const float* k1 = k.data() + hd;
     for (int64_t c = 0; c < head_chunks; ++c) {
       const float* qc = qt.data() + c * hd * lanes;
-      HWY_ALIGN float dots[16];
+      HWY_ALIGN float dots[32];
       DotPair(qc, k0, k1, hd, dots);
       const auto sums = hn::LoadU(dh, qsum.data() + c * lanes);
       const int64_t heads = std::min(lanes, nq - c * lanes);
@@ -124,95 +125,72 @@ void Scores(const float* q, int nq, int head_dim, const Kv4Ref* keys, int64_t n,
   }
 }
 
-// Values: Σ_i w_i v̂_i = Σ_i (w_i s_i) c_i − Σ_i w_i s_i z_i, so the codes are used as they
-// unpack (no per-key dequantization) and the zero points become one term per head. Two heads
-// at a time share each value's loads and keep 8 accumulator chains in flight.
+// Values: each value is unpacked and dequantized once (v̂ = s (c − z)) for all the query
+// heads, which then accumulate w_i v̂_i in key order, two heads at a time (shared loads, 8
+// chains in flight). Each head's sum is one FMA chain over the keys in order, whatever the
+// block boundaries: a key of weight 0 leaves it unchanged, so a query's result does not
+// depend on the other keys in the list (quantized_kv.cc's query blocks rely on it).
 void AccumulateValues(const float* w, int64_t stride, int nq, int head_dim, const Kv4Ref* values,
                       int64_t n, float* out) {
   const hn::CappedTag<float, 16> df;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
   const int64_t hd = head_dim, half = head_dim / 2;
   std::vector<float> acc(static_cast<size_t>(nq) * hd, 0.0f);  // split order
-  std::vector<float> corr(nq, 0.0f);
   std::vector<float> v(static_cast<size_t>(kBlock * hd));
-  std::vector<float> ws(static_cast<size_t>(2 * kBlock));
-  HWY_ALIGN float s[kBlock];
-  HWY_ALIGN float z[kBlock];
   for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
     const int64_t nb = std::min(kBlock, n - i0);
     for (int64_t b = 0; b < nb; ++b) {
-      Unpack(values[i0 + b].codes, half, v.data() + b * hd);
-      s[b] = HalfToFloat(values[i0 + b].params.scale);
-      z[b] = HalfToFloat(values[i0 + b].params.zero);
+      float* vb = v.data() + b * hd;
+      Unpack(values[i0 + b].codes, half, vb);
+      const auto s = hn::Set(df, HalfToFloat(values[i0 + b].params.scale));
+      const auto z = hn::Set(df, HalfToFloat(values[i0 + b].params.zero));
+      int64_t d = 0;
+      for (; d + lanes <= hd; d += lanes) {
+        hn::StoreU(hn::Mul(hn::Sub(hn::LoadU(df, vb + d), z), s), df, vb + d);
+      }
+      const float ss = hn::GetLane(s), zs = hn::GetLane(z);
+      for (; d < hd; ++d) vb[d] = (vb[d] - zs) * ss;
     }
     for (int h0 = 0; h0 < nq; h0 += 2) {
-      const int nh = std::min(2, nq - h0);
-      // Per head: the weights times the scales, and the zero-point term.
-      for (int u = 0; u < 2; ++u) {
-        const float* wh = w + (h0 + std::min(u, nh - 1)) * stride + i0;
-        float* wsu = ws.data() + u * kBlock;
-        auto cv = hn::Zero(df);  // vectors: a scalar sum here was one long latency chain
-        int64_t b = 0;
-        for (; b + lanes <= nb; b += lanes) {
-          const auto wsb = hn::Mul(hn::LoadU(df, wh + b), hn::Load(df, s + b));
-          hn::StoreU(wsb, df, wsu + b);
-          cv = hn::MulAdd(wsb, hn::Load(df, z + b), cv);
-        }
-        float c = hn::GetLane(hn::SumOfLanes(df, cv));
-        for (; b < nb; ++b) {
-          wsu[b] = wh[b] * s[b];
-          c += wsu[b] * z[b];
-        }
-        if (u < nh) corr[h0 + u] += c;
-      }
+      const bool two = h0 + 1 < nq;
       float* a0 = acc.data() + h0 * hd;
-      float* a1 = acc.data() + (h0 + nh - 1) * hd;  // == a0 for a lone last head
-      const float* w0 = ws.data();
-      const float* w1 = ws.data() + kBlock;
+      float* a1 = acc.data() + (two ? h0 + 1 : h0) * hd;  // == a0 for a lone last head
+      const float* w0 = w + h0 * stride + i0;
+      const float* w1 = w + (two ? h0 + 1 : h0) * stride + i0;
       int64_t d = 0;
-      for (; d + 4 * lanes <= hd; d += 4 * lanes) {
+      for (; d + 2 * lanes <= hd; d += 2 * lanes) {
         auto x0 = hn::LoadU(df, a0 + d), x1 = hn::LoadU(df, a0 + d + lanes);
-        auto x2 = hn::LoadU(df, a0 + d + 2 * lanes), x3 = hn::LoadU(df, a0 + d + 3 * lanes);
-        auto y0 = hn::Zero(df), y1 = hn::Zero(df), y2 = hn::Zero(df), y3 = hn::Zero(df);
+        auto y0 = hn::LoadU(df, a1 + d), y1 = hn::LoadU(df, a1 + d + lanes);
         for (int64_t b = 0; b < nb; ++b) {
           const float* vb = v.data() + b * hd + d;
           const auto v0 = hn::LoadU(df, vb), v1 = hn::LoadU(df, vb + lanes);
-          const auto v2 = hn::LoadU(df, vb + 2 * lanes), v3 = hn::LoadU(df, vb + 3 * lanes);
           const auto g0 = hn::Set(df, w0[b]), g1 = hn::Set(df, w1[b]);
           x0 = hn::MulAdd(g0, v0, x0);
           x1 = hn::MulAdd(g0, v1, x1);
-          x2 = hn::MulAdd(g0, v2, x2);
-          x3 = hn::MulAdd(g0, v3, x3);
           y0 = hn::MulAdd(g1, v0, y0);
           y1 = hn::MulAdd(g1, v1, y1);
-          y2 = hn::MulAdd(g1, v2, y2);
-          y3 = hn::MulAdd(g1, v3, y3);
         }
         hn::StoreU(x0, df, a0 + d);
         hn::StoreU(x1, df, a0 + d + lanes);
-        hn::StoreU(x2, df, a0 + d + 2 * lanes);
-        hn::StoreU(x3, df, a0 + d + 3 * lanes);
-        if (nh == 2) {
-          hn::StoreU(hn::Add(hn::LoadU(df, a1 + d), y0), df, a1 + d);
-          hn::StoreU(hn::Add(hn::LoadU(df, a1 + d + lanes), y1), df, a1 + d + lanes);
-          hn::StoreU(hn::Add(hn::LoadU(df, a1 + d + 2 * lanes), y2), df, a1 + d + 2 * lanes);
-          hn::StoreU(hn::Add(hn::LoadU(df, a1 + d + 3 * lanes), y3), df, a1 + d + 3 * lanes);
+        if (two) {
+          hn::StoreU(y0, df, a1 + d);
+          hn::StoreU(y1, df, a1 + d + lanes);
         }
       }
       for (; d + lanes <= hd; d += lanes) {
-        auto x0 = hn::LoadU(df, a0 + d), y0 = hn::Zero(df);
+        auto x0 = hn::LoadU(df, a0 + d), y0 = hn::LoadU(df, a1 + d);
         for (int64_t b = 0; b < nb; ++b) {
           const auto vb = hn::LoadU(df, v.data() + b * hd + d);
           x0 = hn::MulAdd(hn::Set(df, w0[b]), vb, x0);
           y0 = hn::MulAdd(hn::Set(df, w1[b]), vb, y0);
         }
         hn::StoreU(x0, df, a0 + d);
-        if (nh == 2) hn::StoreU(hn::Add(hn::LoadU(df, a1 + d), y0), df, a1 + d);
+        if (two) hn::StoreU(y0, df, a1 + d);
       }
       for (; d < hd; ++d) {
         for (int64_t b = 0; b < nb; ++b) {
           a0[d] += w0[b] * v[b * hd + d];
-          if (nh == 2) a1[d] += w1[b] * v[b * hd + d];
+          if (two) a1[d] += w1[b] * v[b * hd + d];
         }
       }
     }
@@ -221,8 +199,8 @@ void AccumulateValues(const float* w, int64_t stride, int nq, int head_dim, cons
     const float* a = acc.data() + h * hd;
     float* o = out + h * hd;
     for (int64_t j = 0; j < half; ++j) {
-      o[2 * j] += a[j] - corr[h];
-      o[2 * j + 1] += a[half + j] - corr[h];
+      o[2 * j] += a[j];
+      o[2 * j + 1] += a[half + j];
     }
   }
 }
@@ -230,9 +208,12 @@ void AccumulateValues(const float* w, int64_t stride, int nq, int head_dim, cons
 void Softmax(float* w, int64_t n) {
   const hn::CappedTag<float, 16> df;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
-  float max = -INFINITY;
-  for (int64_t i = 0; i < n; ++i) max = std::max(max, w[i]);
-  const auto vmax = hn::Set(df, max);
+  auto vmax = hn::Set(df, -INFINITY);
+  int64_t m = 0;
+  for (; m + lanes <= n; m += lanes) vmax = hn::Max(vmax, hn::LoadU(df, w + m));
+  float max = hn::GetLane(hn::MaxOfLanes(df, vmax));
+  for (; m < n; ++m) max = std::max(max, w[m]);
+  vmax = hn::Set(df, max);
   auto vsum = hn::Zero(df);
   int64_t i = 0;
   for (; i + lanes <= n; i += lanes) {
@@ -243,7 +224,9 @@ void Softmax(float* w, int64_t n) {
   float sum = hn::GetLane(hn::SumOfLanes(df, vsum));
   for (; i < n; ++i) sum += (w[i] = std::exp(w[i] - max));
   const float inv = 1.0f / sum;
-  for (i = 0; i < n; ++i) w[i] *= inv;
+  const auto vinv = hn::Set(df, inv);
+  for (i = 0; i + lanes <= n; i += lanes) hn::StoreU(hn::Mul(hn::LoadU(df, w + i), vinv), df, w + i);
+  for (; i < n; ++i) w[i] *= inv;
 }
 
 }  // namespace HWY_NAMESPACE

@@ -12,6 +12,7 @@
 
 #include "quant/a8.h"                       // A8Vector
 #include "workers/cpu/aligned_allocator.h"  // AlignedVector
+#include "workers/cpu/thread_pool.h"        // ThreadPool
 
 namespace accllm {
 
@@ -36,6 +37,11 @@ struct PreparedA8 {
 PreparedA8 PrepareA8(const A8Vector& x, int64_t cols, int64_t group);
 // x: [n, cols] floats, each row quantized with QuantizeA8 (the same int8 values).
 PreparedA8 QuantizePrepareA8(const float* x, int64_t n, int64_t cols, int64_t group);
+// The same into `out`, reusing its buffers (a prefill chunk's are megabytes: allocating them
+// per layer cost page faults and unmaps).
+// `pool` (may be null) splits a prefill chunk's tokens.
+void QuantizePrepareA8(const float* x, int64_t n, int64_t cols, int64_t group, PreparedA8& out,
+                       ThreadPool* pool = nullptr);
 
 }  // namespace accllm
 

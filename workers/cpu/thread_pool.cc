@@ -125,7 +125,7 @@ void ForEachTile(ThreadPool* pool, int64_t n,
     fn(0, n, 0);
     return;
   }
-  pool->ParallelForDynamic(n, fn, std::max<int64_t>(1, n / (4 * pool->size())));
+  pool->ParallelForDynamic(n, fn, std::max<int64_t>(1, n / (16 * pool->size())));
 }
 
 }  // namespace accllm

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "absl/strings/str_cat.h"  // absl::StrCat
 #include "model/tensor_names.h"    // LinearName, ...
+#include "workers/cpu/swiglu.h"            // SwiGluInPlace
+#include "workers/engine/linear_group.h"  // ApplyBatchShared
 
 namespace accllm {
 
@@ -105,10 +108,21 @@ absl::Status LlamaModel::ForwardBatch(std::span<const BatchToken> batch) const {
   const int64_t n = static_cast<int64_t>(batch.size());
   if (n == 0) return absl::OkStatus();
   const int dim = c.dim, kv_dim = c.kv_dim(), hidden = c.hidden_dim;
-  // Activations of the whole batch, one row per token.
-  std::vector<float> x(n * dim), xb(n * dim), q(n * dim), attn(n * dim), proj(n * dim);  // [n, dim]
-  std::vector<float> k(n * kv_dim), v(n * kv_dim);      // [n, kv_dim]
-  std::vector<float> gate(n * hidden), up(n * hidden);  // [n, hidden]
+  // Activations of the whole batch, one row per token; kept per thread so a prefill chunk's
+  // tens of megabytes are not mapped and faulted in anew each step. Every element is
+  // written before it is read.
+  struct Activations {
+    std::vector<float> x, xb, q, attn, proj;  // [n, dim]
+    std::vector<float> k, v;                  // [n, kv_dim]
+    std::vector<float> gate, up;              // [n, hidden]
+  };
+  thread_local Activations act;
+  for (auto* m : {&act.x, &act.xb, &act.q, &act.attn, &act.proj}) m->resize(n * dim);
+  act.k.resize(n * kv_dim);
+  act.v.resize(n * kv_dim);
+  act.gate.resize(n * hidden);
+  act.up.resize(n * hidden);
+  auto& [x, xb, q, attn, proj, k, v, gate, up] = act;
   auto row = [](std::vector<float>& m, int64_t i, int width) {
     return std::span<float>(m.data() + i * width, static_cast<size_t>(width));
   };
@@ -120,7 +134,40 @@ absl::Status LlamaModel::ForwardBatch(std::span<const BatchToken> batch) const {
     concurrent_attend =
         concurrent_attend && t.kv->ConcurrentAttend() && t.kv->AttendParts() == parts;
   }
+  // Query blocks: runs of consecutive positions of one sequence (a prefill chunk), which a
+  // cache may attend to together, reading each key once for the block.
+  struct QueryBlock {
+    int64_t first = 0;
+    int32_t count = 0;
+  };
+  constexpr int32_t kQueryBlock = 8;
+  std::vector<QueryBlock> blocks;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!blocks.empty()) {
+      QueryBlock& b = blocks.back();
+      const BatchToken& prev = batch[b.first + b.count - 1];
+      if (b.count < kQueryBlock && batch[i].kv == prev.kv && batch[i].pos == prev.pos + 1) {
+        ++b.count;
+        continue;
+      }
+    }
+    blocks.push_back({i, 1});
+  }
   const float eps = static_cast<float>(c.norm_eps);
+  // Per-token work (norms, RoPE) of a prefill chunk on the kernel threads: on one, the others
+  // would wait through it. Rows are independent, so the bits do not change.
+  auto for_tokens = [&](const std::function<void(int64_t)>& fn) {
+    auto rows = [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b; i < e; ++i) fn(i);
+    };
+    RunOnPool(pool_.get(), [&](ThreadPool* pool) {
+      if (pool != nullptr && n >= 16) {
+        pool->ParallelForDynamic(n, rows, 4);
+      } else {
+        rows(0, n, 0);
+      }
+    });
+  };
   auto observe = [&](int l, LayerLinear linear, std::vector<float>& in, int width) {
     if (observer_ == nullptr) return;
     for (int64_t i = 0; i < n; ++i) observer_->Observe(l, linear, row(in, i, width));
@@ -128,34 +175,39 @@ absl::Status LlamaModel::ForwardBatch(std::span<const BatchToken> batch) const {
 
   for (int l = 0; l < c.n_layers; ++l) {
     const Layer& layer = layers_[l];
-    for (int64_t i = 0; i < n; ++i) RmsNorm(row(x, i, dim), layer.attn_norm, eps, row(xb, i, dim));
+    for_tokens([&](int64_t i) { RmsNorm(row(x, i, dim), layer.attn_norm, eps, row(xb, i, dim)); });
     observe(l, LayerLinear::kQ, xb, dim);
-    layer.wq->ApplyBatch(xb.data(), n, q.data());
     observe(l, LayerLinear::kK, xb, dim);
-    layer.wk->ApplyBatch(xb.data(), n, k.data());
     observe(l, LayerLinear::kV, xb, dim);
-    layer.wv->ApplyBatch(xb.data(), n, v.data());
+    {
+      const Linear* qkv[] = {layer.wq.get(), layer.wk.get(), layer.wv.get()};
+      float* outs[] = {q.data(), k.data(), v.data()};
+      ApplyBatchShared(qkv, xb.data(), n, outs);
+    }
     // Every K/V of the step is stored first; a query then reads only positions up to its
     // own, all stored, so the queries are independent and may run on the kernel threads.
+    for_tokens([&](int64_t i) { rope_.ApplyAll(row(q, i, dim), batch[i].pos); });
     for (int64_t i = 0; i < n; ++i) {
       const BatchToken& t = batch[i];
-      rope_.ApplyAll(row(q, i, dim), t.pos);
       t.kv->Store(l, t.pos, row(k, i, kv_dim), row(v, i, kv_dim));
     }
     if (concurrent_attend) {
-      // (token, part) items: a lone decode token still splits over its KV heads.
+      // (query block, part) items: a lone decode token still splits over its KV heads.
+      const int64_t items = static_cast<int64_t>(blocks.size()) * parts;
       auto attend_parts = [&](int64_t b, int64_t e, int) {
         for (int64_t item = b; item < e; ++item) {
-          const BatchToken& t = batch[item / parts];
-          t.kv->AttendPart(l, t.pos, row(q, item / parts, dim), row(attn, item / parts, dim),
-                           static_cast<int32_t>(item % parts));
+          const QueryBlock& qb = blocks[item / parts];
+          const BatchToken& t = batch[qb.first];
+          t.kv->AttendBlockPart(l, t.pos, qb.count, q.data() + qb.first * dim,
+                                attn.data() + qb.first * dim, dim,
+                                static_cast<int32_t>(item % parts));
         }
       };
       RunOnPool(pool_.get(), [&](ThreadPool* pool) {
         if (pool != nullptr) {
-          pool->ParallelForDynamic(n * parts, attend_parts, 1);
+          pool->ParallelForDynamic(items, attend_parts, 1);
         } else {
-          attend_parts(0, n * parts, 0);
+          attend_parts(0, items, 0);
         }
       });
     } else {
@@ -167,18 +219,18 @@ absl::Status LlamaModel::ForwardBatch(std::span<const BatchToken> batch) const {
     layer.wo->ApplyBatch(attn.data(), n, proj.data());
     for (int64_t i = 0; i < n * dim; ++i) x[i] += proj[i];
 
-    for (int64_t i = 0; i < n; ++i) RmsNorm(row(x, i, dim), layer.ffn_norm, eps, row(xb, i, dim));
+    for_tokens([&](int64_t i) { RmsNorm(row(x, i, dim), layer.ffn_norm, eps, row(xb, i, dim)); });
     observe(l, LayerLinear::kGate, xb, dim);
-    layer.gate->ApplyBatch(xb.data(), n, gate.data());
     observe(l, LayerLinear::kUp, xb, dim);
-    layer.up->ApplyBatch(xb.data(), n, up.data());
+    {
+      const Linear* gate_up[] = {layer.gate.get(), layer.up.get()};
+      float* outs[] = {gate.data(), up.data()};
+      ApplyBatchShared(gate_up, xb.data(), n, outs);
+    }
     // SwiGLU: silu(gate) * up. Elementwise, so it splits over the threads with the same bits;
     // its exp is a large share of a big batch's non-GEMM work.
     auto swiglu = [&](int64_t b, int64_t e, int) {
-      for (int64_t i = b; i < e; ++i) {
-        const float g = gate[i];
-        gate[i] = g / (1.0f + std::exp(-g)) * up[i];
-      }
+      SwiGluInPlace(gate.data() + b, up.data() + b, e - b);
     };
     RunOnPool(pool_.get(), [&](ThreadPool* pool) {
       if (pool != nullptr) {

@@ -129,6 +129,12 @@ void QuantizedSequenceKv::AttendKvHeads(int32_t layer, int64_t pos, std::span<co
   const int group = c.n_heads / c.n_kv_heads;
   const int64_t cb = store_.code_bytes();
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  if (f.bits == 4 && hd % 2 == 0) {
+    for (int32_t g = g_begin; g < g_end; ++g) {
+      AttendKv4Block(layer, pos, 1, q.data(), out.data(), static_cast<int64_t>(q.size()), g);
+    }
+    return;
+  }
   // Per-thread scratch: tokens of one sequence may attend concurrently (ConcurrentAttend).
   thread_local AttendScratch sc;
 
@@ -207,31 +213,6 @@ void QuantizedSequenceKv::AttendKvHeads(int32_t layer, int64_t pos, std::span<co
   };
 
   std::fill(out.begin() + h_begin * hd, out.begin() + h_end * hd, 0.0f);
-  if (f.bits == 4 && hd % 2 == 0) {
-    // KV4: per KV head, the SIMD kernels read each quantized key/value once for all the
-    // query heads of its group (workers/cpu/kv4_attention.h).
-    sc.scores.resize(static_cast<size_t>(group) * n);
-    sc.keys.resize(n - n_float);
-    sc.values.resize(n - n_float);
-    for (int g = g_begin; g < g_end; ++g) {
-      for (size_t i = n_float; i < n; ++i) {
-        const size_t s = sc.slots[i];
-        sc.keys[i - n_float] = {store_.KeyCodes(s) + g * cb, store_.KeyParams(s)[g]};
-        sc.values[i - n_float] = {store_.ValueCodes(s) + g * cb, store_.ValueParams(s)[g]};
-      }
-      const int h0 = g * group;
-      for (int j = 0; j < group; ++j) float_scores(h0 + j, sc.scores.data() + j * n);
-      Kv4Scores(sc.q_rot.data() + h0 * hd, group, hd, sc.keys, scale, sc.scores.data() + n_float,
-                static_cast<int64_t>(n));
-      for (int j = 0; j < group; ++j) {
-        SoftmaxInPlace(sc.scores.data() + j * n, static_cast<int64_t>(n));
-        float_values(h0 + j, sc.scores.data() + j * n, out.data() + (h0 + j) * hd);
-      }
-      Kv4AccumulateValues(sc.scores.data() + n_float, static_cast<int64_t>(n), group, hd, sc.values,
-                          out.data() + h0 * hd);
-    }
-    return;
-  }
   // KV8: the scalar functions of quant/kv_quant.h.
   sc.scores.resize(n);
   for (int h = h_begin; h < h_end; ++h) {
@@ -252,6 +233,127 @@ void QuantizedSequenceKv::AttendKvHeads(int32_t layer, int64_t pos, std::span<co
       AccumulateQuantizedValue(sc.scores[i],
                                {store_.ValueCodes(s) + g * cb, static_cast<size_t>(cb)},
                                store_.ValueParams(s)[g], f.bits, {o, static_cast<size_t>(hd)});
+    }
+  }
+}
+
+void QuantizedSequenceKv::AttendBlockPart(int32_t layer, int64_t pos0, int32_t count,
+                                          const float* q, float* out, int64_t stride,
+                                          int32_t part) const {
+  if (store_.format().bits == 4 && config_.head_dim() % 2 == 0) {
+    AttendKv4Block(layer, pos0, count, q, out, stride, part);
+    return;
+  }
+  SequenceKv::AttendBlockPart(layer, pos0, count, q, out, stride, part);
+}
+
+int64_t QuantizedSequenceKv::QuantizedWindowStart(int64_t pos) const {
+  const int64_t first_quantized = store_.format().sink_tokens;  // fp16 before it
+  return std::min(pos + 1, std::max(window_.WindowStart(pos), first_quantized));
+}
+
+void QuantizedSequenceKv::AttendKv4Block(int32_t layer, int64_t pos0, int32_t count,
+                                         const float* q, float* out, int64_t stride,
+                                         int32_t g) const {
+  const ModelConfig& c = config_;
+  const KvFormat& f = store_.format();
+  const int hd = c.head_dim();
+  const int group = c.n_heads / c.n_kv_heads;
+  const int64_t cb = store_.code_bytes();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  thread_local AttendScratch sc;  // tokens of one sequence may attend concurrently
+
+  // The quantized positions any of the queries reads: [u0, last], one list for all of them.
+  const int64_t last = pos0 + count - 1;
+  const int64_t u0 = QuantizedWindowStart(pos0);
+  const int64_t m = std::max<int64_t>(0, last - u0 + 1);
+  sc.keys.resize(m);
+  sc.values.resize(m);
+  for (int64_t i = 0; i < m; ++i) {
+    const size_t s = SlotOf(layer, u0 + i);
+    sc.keys[i] = {store_.KeyCodes(s) + g * cb, store_.KeyParams(s)[g]};
+    sc.values[i] = {store_.ValueCodes(s) + g * cb, store_.ValueParams(s)[g]};
+  }
+  // Query rows r = t · group + j (head g · group + j of position pos0 + t), in the keys'
+  // rotated frame, for dot products read off the codes.
+  const int64_t rows = static_cast<int64_t>(count) * group;
+  sc.q_block.resize(rows * hd);
+  for (int32_t t = 0; t < count; ++t) {
+    for (int j = 0; j < group; ++j) {
+      float* r = sc.q_block.data() + (t * group + j) * hd;
+      std::copy_n(q + t * stride + (g * group + j) * hd, hd, r);
+      RotateKeyOrQuery(f, {r, static_cast<size_t>(hd)});
+    }
+  }
+  sc.scores.resize(rows * m);
+  if (m > 0) Kv4Scores(sc.q_block.data(), static_cast<int>(rows), hd, sc.keys, scale,
+                       sc.scores.data(), m);
+  sc.weights.assign(rows * m, 0.0f);
+  sc.out_block.assign(rows * hd, 0.0f);
+
+  for (int32_t t = 0; t < count; ++t) {
+    const int64_t pos = pos0 + t;
+    // Float-keyed positions first: the Λ sinks (keys rotated to their in-cache positions),
+    // then the window's fp16 positions; then the quantized window [qa, pos].
+    const int64_t n_sinks = window_.SinkCount(pos);
+    // (A Λ query inside the sinks has an empty window: WindowStart(pos) > pos.)
+    const int64_t ws = std::min(window_.WindowStart(pos), pos + 1);
+    const int64_t qa = QuantizedWindowStart(pos);
+    const int64_t n_float = n_sinks + (qa - ws);
+    const int64_t n = n_float + (pos - qa + 1);
+    sc.slots.resize(n_float);
+    sc.sink_keys.resize(std::max<int64_t>(n_float, 1) * hd);
+    sc.float_values.resize(std::max<int64_t>(n_float, 1) * hd);
+    sc.key.resize(c.kv_dim());
+    for (int64_t i = 0; i < n_float; ++i) {
+      const int64_t p = i < n_sinks ? i : ws + (i - n_sinks);
+      const size_t s = SlotOf(layer, p);
+      sc.slots[i] = s;
+      float* k = sc.sink_keys.data() + i * hd;
+      float* v = sc.float_values.data() + i * hd;
+      KeyFloat(s, p, sc.key, g, g + 1);
+      std::copy_n(sc.key.data() + g * hd, hd, k);
+      if (i < n_sinks) {
+        rope_.ApplyAll({k, static_cast<size_t>(hd)},
+                       window_.SinkRopePosition(pos, static_cast<int32_t>(i)));
+      }
+      if (f.QuantizedAt(p)) {  // a Λ sink past the fp16 tokens
+        DequantizeKv({store_.ValueCodes(s) + g * cb, static_cast<size_t>(cb)},
+                     store_.ValueParams(s)[g], f.bits, {v, static_cast<size_t>(hd)});
+      } else {
+        const uint16_t* vh = store_.ValueHalf(s) + g * hd;
+        for (int d = 0; d < hd; ++d) v[d] = HalfToFloat(vh[d]);
+      }
+    }
+    sc.row.resize(n);
+    for (int j = 0; j < group; ++j) {
+      const int64_t r = t * group + j;
+      const float* qh = q + t * stride + (g * group + j) * hd;  // float keys: unrotated query
+      float* w = sc.row.data();
+      for (int64_t i = 0; i < n_float; ++i) {
+        const float* k = sc.sink_keys.data() + i * hd;
+        float dot = 0.0f;
+        for (int d = 0; d < hd; ++d) dot += qh[d] * k[d];
+        w[i] = dot * scale;
+      }
+      std::copy_n(sc.scores.data() + r * m + (qa - u0), pos - qa + 1, w + n_float);
+      SoftmaxInPlace(w, n);
+      float* o = sc.out_block.data() + r * hd;
+      for (int64_t i = 0; i < n_float; ++i) {
+        const float* v = sc.float_values.data() + i * hd;
+        for (int d = 0; d < hd; ++d) o[d] += w[i] * v[d];
+      }
+      std::copy_n(w + n_float, pos - qa + 1, sc.weights.data() + r * m + (qa - u0));
+    }
+  }
+  if (m > 0) {
+    Kv4AccumulateValues(sc.weights.data(), m, static_cast<int>(rows), hd, sc.values,
+                        sc.out_block.data());
+  }
+  for (int32_t t = 0; t < count; ++t) {
+    for (int j = 0; j < group; ++j) {
+      std::copy_n(sc.out_block.data() + (t * group + j) * hd, hd,
+                  out + t * stride + (g * group + j) * hd);
     }
   }
 }

@@ -85,8 +85,18 @@ class QuantizedSequenceKv : public SequenceKv {
   int32_t AttendParts() const override { return config_.n_kv_heads; }
   void AttendPart(int32_t layer, int64_t pos, std::span<const float> q, std::span<float> out,
                   int32_t part) const override;
+  void AttendBlockPart(int32_t layer, int64_t pos0, int32_t count, const float* q, float* out,
+                       int64_t stride, int32_t part) const override;
 
  private:
+  // KV4: the query heads of KV head g for `count` consecutive positions at once. The
+  // quantized keys and values of all their windows are unpacked once for every query (a
+  // prefill chunk's queries share nearly all of them); a query's weights are 0 outside its
+  // own window, which leaves its sums bit for bit what they are alone (kv4_attention.h).
+  void AttendKv4Block(int32_t layer, int64_t pos0, int32_t count, const float* q, float* out,
+                      int64_t stride, int32_t g) const;
+  // The first window position of a query at `pos` whose K/V are quantized (pos + 1: none).
+  int64_t QuantizedWindowStart(int64_t pos) const;
   // Attention of the query heads of KV heads [g_begin, g_end): writes only their outputs.
   void AttendKvHeads(int32_t layer, int64_t pos, std::span<const float> q, std::span<float> out,
                      int32_t g_begin, int32_t g_end) const;
@@ -109,6 +119,8 @@ class QuantizedSequenceKv : public SequenceKv {
     std::vector<size_t> slots;
     std::vector<int64_t> positions;
     std::vector<Kv4Ref> keys, values;  // KV4: one KV head's quantized positions
+    // KV4 query blocks: rotated queries, the weights, one query's row, the outputs.
+    std::vector<float> q_block, weights, row, out_block, key;
   };
 };
 

@@ -39,14 +39,25 @@ void QuantizedLinearA8::ApplyBatch(const float* x, int64_t n, float* y) const {
     Linear::ApplyBatch(x, n, y);
     return;
   }
+  thread_local PreparedA8 prepared;  // reused: see QuantizePrepareA8
   if (sparse24_) {
-    const PreparedA8 prepared = QuantizePrepareA8(x, n, sparse24_->cols, 64);
-    RunOnPool(pool_.get(),
-              [&](ThreadPool* pool) { GemmA8Sparse24(*sparse24_, prepared, y, pool); });
+    RunOnPool(pool_.get(), [&](ThreadPool* pool) {
+      QuantizePrepareA8(x, n, sparse24_->cols, 64, prepared, pool);
+      GemmA8Sparse24(*sparse24_, prepared, y, pool);
+    });
     return;
   }
-  const PreparedA8 prepared = QuantizePrepareA8(x, n, tiled_->cols, tiled_->group);
-  RunOnPool(pool_.get(), [&](ThreadPool* pool) { GemmA8(*tiled_, prepared, y, pool); });
+  RunOnPool(pool_.get(), [&](ThreadPool* pool) {
+    QuantizePrepareA8(x, n, tiled_->cols, tiled_->group, prepared, pool);
+    GemmA8(*tiled_, prepared, y, pool);
+  });
+}
+
+std::optional<GemmJob> QuantizedLinearA8::Job(float* y) const {
+  if (activation_bits_ != 8) return std::nullopt;
+  if (sparse24_) return GemmJob{.sparse = &*sparse24_, .y = y};
+  if (tiled_) return GemmJob{.dense = &*tiled_, .y = y};
+  return std::nullopt;
 }
 
 }  // namespace accllm

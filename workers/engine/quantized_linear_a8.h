@@ -13,6 +13,7 @@
 #include <span>
 
 #include "quant/quantized_linear.h"    // QuantizedLinear
+#include "workers/cpu/gemm_group.h"     // GemmJob
 #include "workers/cpu/tiled_linear.h"  // TiledLinear
 #include "workers/cpu/tiled_sparse24.h"  // TiledSparse24
 #include "workers/engine/linear.h"     // Linear
@@ -37,6 +38,11 @@ class QuantizedLinearA8 : public Linear {
 
   const QuantizedLinear& weights() const { return q_; }
   bool uses_simd() const { return tiled_.has_value() || sparse24_.has_value(); }
+  // This layer as one job of a GemmA8Group writing y (linear_group.h), when it runs the
+  // tiled A8 kernels; with the group size its activations are prepared for.
+  std::optional<GemmJob> Job(float* y) const;
+  int64_t prepared_group() const { return tiled_ ? tiled_->group : 64; }
+  SharedThreadPool* pool() const { return pool_.get(); }
 
  private:
   QuantizedLinear q_;

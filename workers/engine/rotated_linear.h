@@ -26,7 +26,8 @@ class RotatedLinear : public Linear {
     inner_->Apply(rotated, y);
   }
   void ApplyBatch(const float* x, int64_t n, float* y) const override {
-    std::vector<float> rotated(x, x + n * cols());
+    thread_local std::vector<float> rotated;  // reused: megabytes for a prefill chunk
+    rotated.assign(x, x + n * cols());
     for (int64_t i = 0; i < n; ++i) q_.Apply({rotated.data() + i * cols(), size_t(cols())});
     inner_->ApplyBatch(rotated.data(), n, y);
   }

@@ -36,6 +36,16 @@ class SequenceKv {
                           std::span<float> out, int32_t /*part*/) const {
     Attend(layer, pos, q, out);
   }
+  // AttendPart for `count` consecutive positions [pos0, pos0 + count) of this sequence (a
+  // prefill chunk's), query and output rows `stride` floats apart. A cache may read each
+  // key once for all of them; the results equal AttendPart's per position, bit for bit.
+  virtual void AttendBlockPart(int32_t layer, int64_t pos0, int32_t count, const float* q,
+                               float* out, int64_t stride, int32_t part) const {
+    const size_t width = static_cast<size_t>(stride);
+    for (int32_t t = 0; t < count; ++t) {
+      AttendPart(layer, pos0 + t, {q + t * stride, width}, {out + t * stride, width}, part);
+    }
+  }
 };
 
 // Softmax attention of every query head over n keys, GQA-grouped:

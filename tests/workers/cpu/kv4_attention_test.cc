@@ -77,5 +77,54 @@ TEST(Kv4AttentionTest, GroupAttentionEqualsScalarKv4) {
   }
 }
 
+// What quantized_kv.cc's query blocks rely on: a query row's scores do not depend on the
+// other rows, and its values sum is bit for bit the same when the key list has extra keys
+// of weight 0 around its own (so blocks of queries share one key list).
+TEST(Kv4AttentionTest, RowsAreIndependentOfTheBlock) {
+  constexpr int kHd = 64, kRows = 24;  // 3 tokens × 8 heads
+  constexpr int64_t kN = 70, kLo = 9, kHi = 41;  // row 5 reads keys [kLo, kHi) only
+  std::mt19937_64 rng(7);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int64_t cb = KvCodeBytes(kHd, 4);
+  std::vector<uint8_t> codes(2 * kN * cb);
+  std::vector<Kv4Ref> keys(kN), values(kN);
+  std::vector<float> x(kHd);
+  for (int64_t i = 0; i < kN; ++i) {
+    for (float& v : x) v = normal(rng);
+    keys[i] = {codes.data() + i * cb, QuantizeKv(x, 4, {codes.data() + i * cb, size_t(cb)})};
+    for (float& v : x) v = normal(rng);
+    uint8_t* vc = codes.data() + (kN + i) * cb;
+    values[i] = {vc, QuantizeKv(x, 4, {vc, size_t(cb)})};
+  }
+  std::vector<float> q(kRows * kHd);
+  for (float& v : q) v = normal(rng);
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    // Alone: row 5 over its own keys.
+    std::vector<float> w1(kHi - kLo), o1(kHd, 0.5f);
+    Kv4Scores(q.data() + 5 * kHd, 1, kHd, {keys.data() + kLo, size_t(kHi - kLo)}, 0.125f,
+              w1.data(), kHi - kLo);
+    SoftmaxInPlace(w1.data(), kHi - kLo);
+    Kv4AccumulateValues(w1.data(), kHi - kLo, 1, kHd, {values.data() + kLo, size_t(kHi - kLo)},
+                        o1.data());
+    // In a block: all rows over all keys, row 5's weights 0 outside [kLo, kHi).
+    std::vector<float> s(kRows * kN), w(kRows * kN, 0.25f / kN), o(kRows * kHd, 0.5f);
+    Kv4Scores(q.data(), kRows, kHd, keys, 0.125f, s.data(), kN);
+    std::vector<float> alone(kHi - kLo);
+    Kv4Scores(q.data() + 5 * kHd, 1, kHd, {keys.data() + kLo, size_t(kHi - kLo)}, 0.125f,
+              alone.data(), kHi - kLo);
+    for (int64_t i = kLo; i < kHi; ++i) {
+      ASSERT_EQ(s[5 * kN + i], alone[i - kLo]) << hwy::TargetName(target) << " key " << i;
+    }
+    std::fill(w.begin() + 5 * kN, w.begin() + 6 * kN, 0.0f);
+    std::copy(w1.begin(), w1.end(), w.begin() + 5 * kN + kLo);
+    Kv4AccumulateValues(w.data(), kN, kRows, kHd, values, o.data());
+    for (int d = 0; d < kHd; ++d) {
+      ASSERT_EQ(o[5 * kHd + d], o1[d]) << hwy::TargetName(target) << " channel " << d;
+    }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+
 }  // namespace
 }  // namespace accllm

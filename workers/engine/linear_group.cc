@@ -1,0 +1,38 @@
+#include "workers/engine/linear_group.h"
+
+#include <vector>
+
+#include "workers/cpu/gemm_group.h"               // GemmA8Group
+#include "workers/cpu/prepared_a8.h"              // QuantizePrepareA8
+#include "workers/engine/quantized_linear_a8.h"  // QuantizedLinearA8
+
+namespace accllm {
+
+void ApplyBatchShared(std::span<const Linear* const> layers, const float* x, int64_t n,
+                      std::span<float* const> ys) {
+  std::vector<GemmJob> jobs;
+  const QuantizedLinearA8* first = nullptr;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const auto* a8 = dynamic_cast<const QuantizedLinearA8*>(layers[i]);
+    std::optional<GemmJob> job = a8 != nullptr ? a8->Job(ys[i]) : std::nullopt;
+    if (!job || (first != nullptr && (a8->cols() != first->cols() ||
+                                      a8->prepared_group() != first->prepared_group() ||
+                                      a8->pool() != first->pool()))) {
+      jobs.clear();
+      break;
+    }
+    if (first == nullptr) first = a8;
+    jobs.push_back(*job);
+  }
+  if (jobs.size() < 2) {
+    for (size_t i = 0; i < layers.size(); ++i) layers[i]->ApplyBatch(x, n, ys[i]);
+    return;
+  }
+  thread_local PreparedA8 prepared;  // reused, as in QuantizedLinearA8::ApplyBatch
+  RunOnPool(first->pool(), [&](ThreadPool* pool) {
+    QuantizePrepareA8(x, n, first->cols(), first->prepared_group(), prepared, pool);
+    GemmA8Group(jobs, prepared, pool);
+  });
+}
+
+}  // namespace accllm
