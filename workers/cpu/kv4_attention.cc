@@ -3,13 +3,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "workers/cpu/kv4_attention.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"         // HWY_EXPORT, HWY_DYNAMIC_DISPATCH
-#include "model/dtype.h"         // HalfToFloat
 // After highway.h, so it is re-included per target like this file.
 #include "hwy/contrib/math/math-inl.h"  // hn::Exp
 
@@ -20,6 +20,21 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 // Keys / values widened to float per block: [kBlock, head_dim] stays in L1.
 constexpr int64_t kBlock = 32;
+
+// A stored vector's fp16 scale and zero as floats, converted by the hardware where the
+// target has it (model/dtype.h's portable HalfToFloat was a visible share of decode).
+HWY_INLINE float HalfBitsToFloat(uint16_t bits) {
+  const hn::CappedTag<hwy::float16_t, 1> dh;
+  const hn::Rebind<float, decltype(dh)> df;
+  hwy::float16_t half[1];
+  std::memcpy(&half[0], &bits, 2);
+  return hn::GetLane(hn::PromoteTo(df, hn::LoadU(dh, half)));
+}
+
+HWY_INLINE void ScaleZero(const KvQuantParams& p, float& scale, float& zero) {
+  scale = HalfBitsToFloat(p.scale);
+  zero = HalfBitsToFloat(p.zero);
+}
 
 // codes [half] bytes → dst [2·half] floats: the low nibbles (even channels) in
 // [0, half), the high nibbles (odd channels) in [half, 2·half) — the "split" order.
@@ -82,8 +97,10 @@ void Scores(const float* q, int nq, int head_dim, const Kv4Ref* keys, int64_t n,
   const int64_t hd = head_dim, half = head_dim / 2;
   const int64_t head_chunks = (nq + lanes - 1) / lanes;
   // qt[c][j][l] = channel j (split order, as Unpack lays out the keys) of head c·lanes + l.
-  std::vector<float> qt(static_cast<size_t>(head_chunks * hd * lanes), 0.0f);
-  std::vector<float> qsum(static_cast<size_t>(head_chunks * lanes), 0.0f);
+  // Per-thread scratch (a decode step makes a call per token and KV head).
+  thread_local std::vector<float> qt, qsum, k;
+  qt.assign(static_cast<size_t>(head_chunks * hd * lanes), 0.0f);
+  qsum.assign(static_cast<size_t>(head_chunks * lanes), 0.0f);
   for (int h = 0; h < nq; ++h) {
     const float* qh = q + h * hd;
     float* col = qt.data() + (h / lanes) * hd * lanes + h % lanes;
@@ -95,7 +112,7 @@ void Scores(const float* q, int nq, int head_dim, const Kv4Ref* keys, int64_t n,
     for (int64_t d = 0; d < hd; ++d) sum += qh[d];
     qsum[h] = sum;
   }
-  std::vector<float> k(static_cast<size_t>(2 * hd), 0.0f);
+  k.assign(static_cast<size_t>(2 * hd), 0.0f);
   HWY_ALIGN float out[16];
   for (int64_t i = 0; i < n; i += 2) {
     const bool pair = i + 1 < n;
@@ -112,9 +129,9 @@ void Scores(const float* q, int nq, int head_dim, const Kv4Ref* keys, int64_t n,
       // q·k̂ = s (q·c − z Σq), as DotQuantizedKey forms it; then the softmax scale.
       auto finish = [&](const float* d, int64_t key) {
         const auto dot = hn::Load(dh, d);
-        const KvQuantParams p = keys[key].params;
-        const auto v = hn::Mul(hn::Mul(hn::Set(dh, HalfToFloat(p.scale)),
-                                       hn::Sub(dot, hn::Mul(hn::Set(dh, HalfToFloat(p.zero)), sums))),
+        float ks, kz;
+        ScaleZero(keys[key].params, ks, kz);
+        const auto v = hn::Mul(hn::Mul(hn::Set(dh, ks), hn::Sub(dot, hn::Mul(hn::Set(dh, kz), sums))),
                                hn::Set(dh, scale));
         hn::Store(v, dh, out);
         for (int64_t l = 0; l < heads; ++l) scores[(c * lanes + l) * stride + key] = out[l];
@@ -135,15 +152,18 @@ void AccumulateValues(const float* w, int64_t stride, int nq, int head_dim, cons
   const hn::CappedTag<float, 16> df;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
   const int64_t hd = head_dim, half = head_dim / 2;
-  std::vector<float> acc(static_cast<size_t>(nq) * hd, 0.0f);  // split order
-  std::vector<float> v(static_cast<size_t>(kBlock * hd));
+  thread_local std::vector<float> acc, v;  // per-thread scratch, as in Scores
+  acc.assign(static_cast<size_t>(nq) * hd, 0.0f);  // split order
+  v.resize(static_cast<size_t>(kBlock * hd));
   for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
     const int64_t nb = std::min(kBlock, n - i0);
     for (int64_t b = 0; b < nb; ++b) {
       float* vb = v.data() + b * hd;
       Unpack(values[i0 + b].codes, half, vb);
-      const auto s = hn::Set(df, HalfToFloat(values[i0 + b].params.scale));
-      const auto z = hn::Set(df, HalfToFloat(values[i0 + b].params.zero));
+      float vs, vz;
+      ScaleZero(values[i0 + b].params, vs, vz);
+      const auto s = hn::Set(df, vs);
+      const auto z = hn::Set(df, vz);
       int64_t d = 0;
       for (; d + lanes <= hd; d += lanes) {
         hn::StoreU(hn::Mul(hn::Sub(hn::LoadU(df, vb + d), z), s), df, vb + d);

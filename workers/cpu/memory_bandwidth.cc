@@ -41,6 +41,10 @@ uint64_t BandwidthBuffer::ReadOnce(ThreadPool& pool) const {
 
 double MeasureReadBandwidth(ThreadPool& pool, int64_t bytes, int repeats) {
   const BandwidthBuffer buffer(bytes);
+  return MeasureReadBandwidth(buffer, pool, repeats);
+}
+
+double MeasureReadBandwidth(const BandwidthBuffer& buffer, ThreadPool& pool, int repeats) {
   double best = 0.0;
   volatile uint64_t sink = 0;
   for (int i = 0; i < std::max(1, repeats); ++i) {

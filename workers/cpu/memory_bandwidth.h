@@ -35,6 +35,8 @@ class BandwidthBuffer {
 
 // Best of `repeats` full reads of a `bytes` buffer with `pool`'s threads, in bytes/s.
 double MeasureReadBandwidth(ThreadPool& pool, int64_t bytes = int64_t{1} << 30, int repeats = 5);
+// The same over an existing buffer (measured more than once in a run).
+double MeasureReadBandwidth(const BandwidthBuffer& buffer, ThreadPool& pool, int repeats);
 
 }  // namespace accllm
 

@@ -233,8 +233,9 @@ absl::Status LlamaModel::ForwardBatch(std::span<const BatchToken> batch) const {
       SwiGluInPlace(gate.data() + b, up.data() + b, e - b);
     };
     RunOnPool(pool_.get(), [&](ThreadPool* pool) {
-      if (pool != nullptr) {
-        pool->ParallelForDynamic(n * hidden, swiglu, 2048);
+      // A decode token's few thousand take less time than waking the other threads.
+      if (pool != nullptr && n * hidden >= 32768) {
+        pool->ParallelForDynamic(n * hidden, swiglu, 4096);
       } else {
         swiglu(0, n * hidden, 0);
       }
