@@ -23,7 +23,8 @@ for s in "${scenarios[@]}"; do
     # shellcheck disable=SC2086
     json=$("$bin" bench-engine --model "$model" --threads "$threads" $args --json 2>/dev/null) || {
       echo "$name: $bin failed"; continue; }
-    python3 - "$(basename "$bin")" "$name" "$json" <<'PY'
+    label=new; [ "$bin" = "$accllm" ] || label=baseline
+    python3 - "$label" "$name" "$json" <<'PY'
 import json, sys
 j = json.loads(sys.argv[3])
 print(f"{sys.argv[1]:<16} {sys.argv[2]:<14} {j['prefill_tok_s']:>12.1f} {j['decode_tok_s']:>12.2f} "

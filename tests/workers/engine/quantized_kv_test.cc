@@ -160,6 +160,23 @@ TEST_F(QuantizedKvTest, LambdaWindowKv4StaysCloseToFloatLambda) {
   EXPECT_LT(kl, 0.05);
 }
 
+// Λ sinks stored in 4 bits (sink_tokens 0 < S): their keys and values are both read back
+// dequantized (the values were once read from the never-written fp16 slots).
+TEST_F(QuantizedKvTest, LambdaSinksStoredInFourBitsStayClose) {
+  constexpr int kPage = 8;
+  std::vector<PageRef> pages;
+  for (int i = 0; i * kPage < kTokens; ++i) pages.push_back({i, i});
+  const AttentionWindow w = AttentionWindow::Lambda(4, 16);
+  auto float_pool = MakeKvPagePool(model_->config(), Kv(16, true, 4), 6, kPage);
+  auto q_pool = MakeKvPagePool(model_->config(), Kv(4, true, 0), 6, kPage);
+  auto f_seq = float_pool->Sequence(pages, w);
+  auto q_seq = q_pool->Sequence(pages, w);
+  const double kl = MeanKl(Run(*f_seq), Run(*q_seq));
+  std::cout << "KL Λ(4,16) kv4 with 4-bit sinks vs float: " << kl << "\n";
+  EXPECT_GT(kl, 0.0);
+  EXPECT_LT(kl, 0.1);
+}
+
 TEST_F(QuantizedKvTest, DenseCacheRejectsPositionsOutsideCapacity) {
   QuantizedKvCache kv(model_->config(), Kv(4, true, 4), 8);
   EXPECT_TRUE(kv.CheckWritable(7).ok());
