@@ -26,7 +26,7 @@ namespace HWY_NAMESPACE {
 // Highway 1.0.3's AVX3_DL target string lacks avx512vnni (see gemm_a8.cc); it has avx512vbmi.
 #define ACCLLM_S24_ATTR __attribute__((target(HWY_TARGET_STR ",avx512vnni")))
 
-// One tile, kTok tokens (4 or 1): per group the 64 activations of each token sit in one
+// One tile, kTok tokens (8, 4 or 1): per group the 64 activations of each token sit in one
 // register; per step the codes and gather indices are unpacked once for all tokens.
 template <int kTok>
 ACCLLM_S24_ATTR void TileVnni(const uint8_t* codes, const uint8_t* positions, int64_t groups,
@@ -38,7 +38,7 @@ ACCLLM_S24_ATTR void TileVnni(const uint8_t* codes, const uint8_t* positions, in
   // Byte 4r + i of a step gathers from block i / 2 of the step's 8 columns.
   const __m512i half_base = _mm512_set1_epi32(0x04040000);
   __m512 facc[kTok];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int k = 0; k < kTok; ++k) facc[k] = _mm512_setzero_ps();
   for (int64_t g = 0; g < groups; ++g) {
     // A few groups ahead, as in gemm_a8.cc (one thread's hardware prefetch is too shallow).
@@ -53,7 +53,7 @@ ACCLLM_S24_ATTR void TileVnni(const uint8_t* codes, const uint8_t* positions, in
     _mm_prefetch(reinterpret_cast<const char*>(scales + (g + kAhead) * 16), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(zeros + (g + kAhead) * 16), _MM_HINT_T0);
     __m512i xw[kTok], dot[kTok], xsum[kTok];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int k = 0; k < kTok; ++k) {
       xw[k] = _mm512_loadu_si512(x + k * x_stride + g * 64);
       dot[k] = _mm512_setzero_si512();
@@ -69,7 +69,7 @@ ACCLLM_S24_ATTR void TileVnni(const uint8_t* codes, const uint8_t* positions, in
         const __m512i c = _mm512_and_si512(_mm512_srli_epi16(cb, 2 * j), three);
         const __m512i idx = _mm512_add_epi8(_mm512_and_si512(_mm512_srli_epi16(pb, 2 * j), three),
                                             _mm512_add_epi8(half_base, _mm512_set1_epi8(8 * m)));
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int k = 0; k < kTok; ++k) {
           const __m512i gx = _mm512_permutexvar_epi8(idx, xw[k]);
           dot[k] = _mm512_dpbusd_epi32(dot[k], c, gx);
@@ -81,7 +81,7 @@ ACCLLM_S24_ATTR void TileVnni(const uint8_t* codes, const uint8_t* positions, in
         _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + g * 16)));
     const __m512 zero =
         _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(zeros + g * 16)));
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int k = 0; k < kTok; ++k) {
       // acc += scale · (dot − zero · xsum), xsum over each row's kept columns (the oracle's).
       const __m512 term =
@@ -91,7 +91,7 @@ ACCLLM_S24_ATTR void TileVnni(const uint8_t* codes, const uint8_t* positions, in
     }
   }
   const __mmask16 lanes = static_cast<__mmask16>((1u << rows) - 1);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int k = 0; k < kTok; ++k) {
     _mm512_mask_storeu_ps(y + k * y_stride, lanes,
                           _mm512_mul_ps(facc[k], _mm512_set1_ps(x_scale[k])));
@@ -111,6 +111,10 @@ void Sparse24Tiles(const TiledSparse24& w, const PreparedA8& x, int64_t tile_beg
     const int64_t rows = std::min<int64_t>(16, w.rows - t * 16);
     int64_t i = 0;
 #if ACCLLM_S24_VNNI
+    for (; i + 8 <= x.n; i += 8) {  // the steps' codes and indices unpacked for 8 tokens
+      TileVnni<8>(codes, positions, w.groups, scales, zeros, xb + i * x_stride, x_stride,
+                  x.scale.data() + i, y + i * w.rows + t * 16, w.rows, rows);
+    }
     for (; i + 4 <= x.n; i += 4) {
       TileVnni<4>(codes, positions, w.groups, scales, zeros, xb + i * x_stride, x_stride,
                   x.scale.data() + i, y + i * w.rows + t * 16, w.rows, rows);
