@@ -10,6 +10,28 @@
 
 namespace accllm {
 
+namespace {
+
+// w[i] = scale · (q · keys_i) for n float keys [n, hd].
+void FloatScores(const float* q, const float* keys, int64_t n, int hd, float scale, float* w) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float* k = keys + i * hd;
+    float dot = 0.0f;
+    for (int d = 0; d < hd; ++d) dot += q[d] * k[d];
+    w[i] = dot * scale;
+  }
+}
+
+// o [hd] += Σ_i w_i · values_i for n float values [n, hd].
+void AddFloatValues(const float* w, const float* values, int64_t n, int hd, float* o) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float* v = values + i * hd;
+    for (int d = 0; d < hd; ++d) o[d] += w[i] * v[d];
+  }
+}
+
+}  // namespace
+
 QuantizedKvStore::QuantizedKvStore(const ModelConfig& config, const KvFormat& format,
                                    int32_t num_pages, int32_t page_size)
     : format_(format),
@@ -125,7 +147,6 @@ void QuantizedSequenceKv::AttendKvHeads(int32_t layer, int64_t pos, std::span<co
   const ModelConfig& c = config_;
   const KvFormat& f = store_.format();
   const int hd = c.head_dim();
-  const int kv_dim = c.kv_dim();
   const int group = c.n_heads / c.n_kv_heads;
   const int64_t cb = store_.code_bytes();
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
@@ -135,106 +156,75 @@ void QuantizedSequenceKv::AttendKvHeads(int32_t layer, int64_t pos, std::span<co
     }
     return;
   }
-  // Per-thread scratch: tokens of one sequence may attend concurrently (ConcurrentAttend).
-  thread_local AttendScratch sc;
-
-  // The query in the keys' rotated frame, for dot products read off the codes.
-  const int h_begin = g_begin * group, h_end = g_end * group;  // the query heads served
-  sc.q_rot.assign(q.begin(), q.end());
-  for (int h = h_begin; h < h_end; ++h) {
-    RotateKeyOrQuery(f, {sc.q_rot.data() + h * hd, size_t(hd)});
+  // KV8: the scalar functions of quant/kv_quant.h, one query head at a time.
+  thread_local AttendScratch sc;  // tokens of one sequence may attend concurrently
+  const int64_t qa = QuantizedWindowStart(pos);
+  for (int32_t g = g_begin; g < g_end; ++g) {
+    const int64_t n_float = FloatPositions(layer, pos, g, sc);
+    const int64_t n = n_float + (pos - qa + 1);
+    sc.row.resize(n);
+    for (int h = g * group; h < (g + 1) * group; ++h) {
+      // Quantized keys are read in their rotated frame; float keys with the plain query.
+      sc.q_rot.assign(q.begin() + h * hd, q.begin() + (h + 1) * hd);
+      RotateKeyOrQuery(f, sc.q_rot);
+      float* w = sc.row.data();
+      FloatScores(q.data() + h * hd, sc.float_keys.data(), n_float, hd, scale, w);
+      for (int64_t p = qa; p <= pos; ++p) {
+        const size_t s = SlotOf(layer, p);
+        w[n_float + p - qa] =
+            DotQuantizedKey(sc.q_rot, {store_.KeyCodes(s) + g * cb, static_cast<size_t>(cb)},
+                            store_.KeyParams(s)[g], f.bits) *
+            scale;
+      }
+      float max = -INFINITY, sum = 0.0f;
+      for (int64_t i = 0; i < n; ++i) max = std::max(max, w[i]);
+      for (int64_t i = 0; i < n; ++i) sum += (w[i] = std::exp(w[i] - max));
+      for (int64_t i = 0; i < n; ++i) w[i] /= sum;
+      float* o = out.data() + h * hd;
+      std::fill(o, o + hd, 0.0f);
+      AddFloatValues(w, sc.float_values.data(), n_float, hd, o);
+      for (int64_t p = qa; p <= pos; ++p) {
+        const size_t s = SlotOf(layer, p);
+        AccumulateQuantizedValue(w[n_float + p - qa],
+                                 {store_.ValueCodes(s) + g * cb, static_cast<size_t>(cb)},
+                                 store_.ValueParams(s)[g], f.bits, {o, static_cast<size_t>(hd)});
+      }
+    }
   }
+}
 
-  // Positions read: the Λ sinks (float keys, rotated to their in-cache positions), then the window.
+int64_t QuantizedSequenceKv::FloatPositions(int32_t layer, int64_t pos, int32_t g,
+                                            AttendScratch& sc) const {
+  const KvFormat& f = store_.format();
+  const int hd = config_.head_dim();
+  const int64_t cb = store_.code_bytes();
   const int64_t n_sinks = window_.SinkCount(pos);
-  sc.positions.clear();
-  sc.slots.clear();
-  sc.sink_keys.resize(static_cast<size_t>(std::max<int64_t>(n_sinks, 1)) * kv_dim);
-  for (int64_t j = 0; j < n_sinks; ++j) {
-    sc.positions.push_back(j);
-    sc.slots.push_back(SlotOf(layer, j));
-    std::span<float> kj(sc.sink_keys.data() + j * kv_dim, static_cast<size_t>(kv_dim));
-    // Only the KV heads this call serves.
-    KeyFloat(sc.slots.back(), j, kj, g_begin, g_end);
-    rope_.ApplyAll(kj.subspan(g_begin * hd, (g_end - g_begin) * hd),
-                   window_.SinkRopePosition(pos, static_cast<int32_t>(j)));
-  }
-  for (int64_t p = window_.WindowStart(pos); p <= pos; ++p) {
-    sc.positions.push_back(p);
-    sc.slots.push_back(SlotOf(layer, p));
-  }
-  const size_t n = sc.positions.size();
-  // The leading positions whose keys are float (Λ sinks, fp16 sink tokens); every later one
-  // is quantized (window positions ascend, and only positions < sink_tokens are fp16).
-  size_t n_float = 0;
-  while (n_float < n &&
-         (static_cast<int64_t>(n_float) < n_sinks || !f.QuantizedAt(sc.positions[n_float]))) {
-    ++n_float;
-  }
-  // Scores of the float positions for query head h, [n_float].
-  auto float_scores = [&](int h, float* w) {
-    const int g = h / group;
-    const float* qh = q.data() + h * hd;
-    for (size_t i = 0; i < n_float; ++i) {
-      float dot = 0.0f;
-      if (static_cast<int64_t>(i) < n_sinks) {
-        const float* k = sc.sink_keys.data() + i * kv_dim + g * hd;
-        for (int d = 0; d < hd; ++d) dot += qh[d] * k[d];
-      } else {
-        const uint16_t* k = store_.KeyHalf(sc.slots[i]) + g * hd;
-        for (int d = 0; d < hd; ++d) dot += qh[d] * HalfToFloat(k[d]);
-      }
-      w[i] = dot * scale;
+  // (A Λ query inside the sinks has an empty window: WindowStart(pos) > pos.)
+  const int64_t ws = std::min(window_.WindowStart(pos), pos + 1);
+  const int64_t n_float = n_sinks + (QuantizedWindowStart(pos) - ws);
+  sc.float_keys.resize(std::max<int64_t>(n_float, 1) * hd);
+  sc.float_values.resize(std::max<int64_t>(n_float, 1) * hd);
+  sc.key.resize(config_.kv_dim());
+  for (int64_t i = 0; i < n_float; ++i) {
+    const int64_t p = i < n_sinks ? i : ws + (i - n_sinks);
+    const size_t s = SlotOf(layer, p);
+    float* k = sc.float_keys.data() + i * hd;
+    float* v = sc.float_values.data() + i * hd;
+    KeyFloat(s, p, sc.key, g, g + 1);
+    std::copy_n(sc.key.data() + g * hd, hd, k);
+    if (i < n_sinks) {
+      rope_.ApplyAll({k, static_cast<size_t>(hd)},
+                     window_.SinkRopePosition(pos, static_cast<int32_t>(i)));
     }
-  };
-  // The fp16 values of KV head g as float, once for all its query heads.
-  int converted_g = -1;
-  auto float_values = [&](int h, const float* w, float* o) {
-    const int g = h / group;
-    if (g != converted_g) {
-      sc.float_values.resize(n_float * hd);
-      for (size_t i = 0; i < n_float; ++i) {
-        const uint16_t* v = store_.ValueHalf(sc.slots[i]) + g * hd;
-        for (int d = 0; d < hd; ++d) sc.float_values[i * hd + d] = HalfToFloat(v[d]);
-      }
-      converted_g = g;
-    }
-    for (size_t i = 0; i < n_float; ++i) {
-      const float* v = sc.float_values.data() + i * hd;
-      for (int d = 0; d < hd; ++d) o[d] += w[i] * v[d];
-    }
-  };
-  // w [n] scores → softmax weights, in place.
-  auto softmax = [&](float* w) {
-    float max = -INFINITY, sum = 0.0f;
-    for (size_t i = 0; i < n; ++i) max = std::max(max, w[i]);
-    for (size_t i = 0; i < n; ++i) sum += (w[i] = std::exp(w[i] - max));
-    for (size_t i = 0; i < n; ++i) w[i] /= sum;
-  };
-
-  std::fill(out.begin() + h_begin * hd, out.begin() + h_end * hd, 0.0f);
-  // KV8: the scalar functions of quant/kv_quant.h.
-  sc.scores.resize(n);
-  for (int h = h_begin; h < h_end; ++h) {
-    const int g = h / group;
-    std::span<const float> qr(sc.q_rot.data() + h * hd, static_cast<size_t>(hd));
-    float_scores(h, sc.scores.data());
-    for (size_t i = n_float; i < n; ++i) {
-      const size_t s = sc.slots[i];
-      sc.scores[i] = DotQuantizedKey(qr, {store_.KeyCodes(s) + g * cb, static_cast<size_t>(cb)},
-                                     store_.KeyParams(s)[g], f.bits) *
-                     scale;
-    }
-    softmax(sc.scores.data());
-    float* o = out.data() + h * hd;
-    float_values(h, sc.scores.data(), o);
-    for (size_t i = n_float; i < n; ++i) {
-      const size_t s = sc.slots[i];
-      AccumulateQuantizedValue(sc.scores[i],
-                               {store_.ValueCodes(s) + g * cb, static_cast<size_t>(cb)},
-                               store_.ValueParams(s)[g], f.bits, {o, static_cast<size_t>(hd)});
+    if (f.QuantizedAt(p)) {  // a Λ sink past the fp16 tokens
+      DequantizeKv({store_.ValueCodes(s) + g * cb, static_cast<size_t>(cb)},
+                   store_.ValueParams(s)[g], f.bits, {v, static_cast<size_t>(hd)});
+    } else {
+      const uint16_t* vh = store_.ValueHalf(s) + g * hd;
+      for (int d = 0; d < hd; ++d) v[d] = HalfToFloat(vh[d]);
     }
   }
+  return n_float;
 }
 
 void QuantizedSequenceKv::AttendBlockPart(int32_t layer, int64_t pos0, int32_t count,
@@ -293,56 +283,18 @@ void QuantizedSequenceKv::AttendKv4Block(int32_t layer, int64_t pos0, int32_t co
 
   for (int32_t t = 0; t < count; ++t) {
     const int64_t pos = pos0 + t;
-    // Float-keyed positions first: the Λ sinks (keys rotated to their in-cache positions),
-    // then the window's fp16 positions; then the quantized window [qa, pos].
-    const int64_t n_sinks = window_.SinkCount(pos);
-    // (A Λ query inside the sinks has an empty window: WindowStart(pos) > pos.)
-    const int64_t ws = std::min(window_.WindowStart(pos), pos + 1);
+    const int64_t n_float = FloatPositions(layer, pos, g, sc);
     const int64_t qa = QuantizedWindowStart(pos);
-    const int64_t n_float = n_sinks + (qa - ws);
     const int64_t n = n_float + (pos - qa + 1);
-    sc.slots.resize(n_float);
-    sc.sink_keys.resize(std::max<int64_t>(n_float, 1) * hd);
-    sc.float_values.resize(std::max<int64_t>(n_float, 1) * hd);
-    sc.key.resize(c.kv_dim());
-    for (int64_t i = 0; i < n_float; ++i) {
-      const int64_t p = i < n_sinks ? i : ws + (i - n_sinks);
-      const size_t s = SlotOf(layer, p);
-      sc.slots[i] = s;
-      float* k = sc.sink_keys.data() + i * hd;
-      float* v = sc.float_values.data() + i * hd;
-      KeyFloat(s, p, sc.key, g, g + 1);
-      std::copy_n(sc.key.data() + g * hd, hd, k);
-      if (i < n_sinks) {
-        rope_.ApplyAll({k, static_cast<size_t>(hd)},
-                       window_.SinkRopePosition(pos, static_cast<int32_t>(i)));
-      }
-      if (f.QuantizedAt(p)) {  // a Λ sink past the fp16 tokens
-        DequantizeKv({store_.ValueCodes(s) + g * cb, static_cast<size_t>(cb)},
-                     store_.ValueParams(s)[g], f.bits, {v, static_cast<size_t>(hd)});
-      } else {
-        const uint16_t* vh = store_.ValueHalf(s) + g * hd;
-        for (int d = 0; d < hd; ++d) v[d] = HalfToFloat(vh[d]);
-      }
-    }
     sc.row.resize(n);
     for (int j = 0; j < group; ++j) {
       const int64_t r = t * group + j;
       const float* qh = q + t * stride + (g * group + j) * hd;  // float keys: unrotated query
       float* w = sc.row.data();
-      for (int64_t i = 0; i < n_float; ++i) {
-        const float* k = sc.sink_keys.data() + i * hd;
-        float dot = 0.0f;
-        for (int d = 0; d < hd; ++d) dot += qh[d] * k[d];
-        w[i] = dot * scale;
-      }
+      FloatScores(qh, sc.float_keys.data(), n_float, hd, scale, w);
       std::copy_n(sc.scores.data() + r * m + (qa - u0), pos - qa + 1, w + n_float);
       SoftmaxInPlace(w, n);
-      float* o = sc.out_block.data() + r * hd;
-      for (int64_t i = 0; i < n_float; ++i) {
-        const float* v = sc.float_values.data() + i * hd;
-        for (int d = 0; d < hd; ++d) o[d] += w[i] * v[d];
-      }
+      AddFloatValues(w, sc.float_values.data(), n_float, hd, sc.out_block.data() + r * hd);
       std::copy_n(w + n_float, pos - qa + 1, sc.weights.data() + r * m + (qa - u0));
     }
   }

@@ -115,13 +115,17 @@ class QuantizedSequenceKv : public SequenceKv {
   std::vector<float> key_;  // Store's scratch
   // Attend's scratch, one per thread.
   struct AttendScratch {
-    std::vector<float> q_rot, sink_keys, scores, float_values;
-    std::vector<size_t> slots;
-    std::vector<int64_t> positions;
+    std::vector<float> float_keys, float_values, key;  // FloatPositions
+    std::vector<float> q_rot, row;                      // one query head, its weights
     std::vector<Kv4Ref> keys, values;  // KV4: one KV head's quantized positions
-    // KV4 query blocks: rotated queries, the weights, one query's row, the outputs.
-    std::vector<float> q_block, weights, row, out_block, key;
+    // KV4 query blocks: rotated queries, scores, weights, outputs.
+    std::vector<float> q_block, scores, weights, out_block;
   };
+  // The positions a query at `pos` reads with float keys, for KV head g: the Λ sinks (keys
+  // rotated to their in-cache positions), then the window's fp16 positions; their keys and
+  // values as float into sc.float_keys / sc.float_values [n, head_dim]. Returns n; the
+  // quantized window follows from QuantizedWindowStart(pos).
+  int64_t FloatPositions(int32_t layer, int64_t pos, int32_t g, AttendScratch& sc) const;
 };
 
 // The dense form: one sequence, `capacity` positions, full causal attention
