@@ -80,6 +80,19 @@ class QuantizedKvTest : public ::testing::Test {
     return total / kTokens;
   }
 
+  // Mean KL of `f` against float K/V, both paged under Λ(4, 16).
+  double LambdaKlAgainstFloat(const KvFormat& f) const {
+    constexpr int kPage = 8;
+    std::vector<PageRef> pages;
+    for (int i = 0; i * kPage < kTokens; ++i) pages.push_back({i, i});
+    const AttentionWindow w = AttentionWindow::Lambda(4, 16);
+    auto float_pool = MakeKvPagePool(model_->config(), Kv(16, true, 4), 6, kPage);
+    auto q_pool = MakeKvPagePool(model_->config(), f, 6, kPage);
+    auto f_seq = float_pool->Sequence(pages, w);
+    auto q_seq = q_pool->Sequence(pages, w);
+    return MeanKl(Run(*f_seq), Run(*q_seq));
+  }
+
   static KvFormat Kv(int bits, bool rotate, int sinks) {
     KvFormat f;
     f.bits = bits;
@@ -146,15 +159,7 @@ TEST_F(QuantizedKvTest, PagedEqualsDenseWhenItCoversTheSequence) {
 }
 
 TEST_F(QuantizedKvTest, LambdaWindowKv4StaysCloseToFloatLambda) {
-  constexpr int kPage = 8;
-  std::vector<PageRef> pages;
-  for (int i = 0; i * kPage < kTokens; ++i) pages.push_back({i, i});
-  const AttentionWindow w = AttentionWindow::Lambda(4, 16);
-  auto float_pool = MakeKvPagePool(model_->config(), Kv(16, true, 4), 6, kPage);
-  auto q_pool = MakeKvPagePool(model_->config(), Kv(4, true, 4), 6, kPage);
-  auto f_seq = float_pool->Sequence(pages, w);
-  auto q_seq = q_pool->Sequence(pages, w);
-  const double kl = MeanKl(Run(*f_seq), Run(*q_seq));
+  const double kl = LambdaKlAgainstFloat(Kv(4, true, 4));
   std::cout << "KL Λ(4,16) kv4 vs float: " << kl << "\n";
   EXPECT_GT(kl, 0.0);
   EXPECT_LT(kl, 0.05);
@@ -163,15 +168,7 @@ TEST_F(QuantizedKvTest, LambdaWindowKv4StaysCloseToFloatLambda) {
 // Λ sinks stored in 4 bits (sink_tokens 0 < S): their keys and values are both read back
 // dequantized (the values were once read from the never-written fp16 slots).
 TEST_F(QuantizedKvTest, LambdaSinksStoredInFourBitsStayClose) {
-  constexpr int kPage = 8;
-  std::vector<PageRef> pages;
-  for (int i = 0; i * kPage < kTokens; ++i) pages.push_back({i, i});
-  const AttentionWindow w = AttentionWindow::Lambda(4, 16);
-  auto float_pool = MakeKvPagePool(model_->config(), Kv(16, true, 4), 6, kPage);
-  auto q_pool = MakeKvPagePool(model_->config(), Kv(4, true, 0), 6, kPage);
-  auto f_seq = float_pool->Sequence(pages, w);
-  auto q_seq = q_pool->Sequence(pages, w);
-  const double kl = MeanKl(Run(*f_seq), Run(*q_seq));
+  const double kl = LambdaKlAgainstFloat(Kv(4, true, 0));
   std::cout << "KL Λ(4,16) kv4 with 4-bit sinks vs float: " << kl << "\n";
   EXPECT_GT(kl, 0.0);
   EXPECT_LT(kl, 0.1);
