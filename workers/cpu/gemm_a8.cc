@@ -36,15 +36,13 @@ constexpr int64_t kTokenBlock = 16;
 // avx512vnni, which every CPU Highway dispatches AVX3_DL to has (it checks AVX512_VNNI).
 #define ACCLLM_VNNI_ATTR __attribute__((target(HWY_TARGET_STR ",avx512vnni")))
 
-// dots[tok][16] (+)= the 16 rows' u8×s8 dots over kChunks 16-column chunks. The codes are
-// unpacked into registers once and reused by every token of the block.
+// v[4c + s] = step s (4 input columns) of the 16 rows' codes in 16-column chunk c, as u8
+// lanes. Fully unrolled (-O2 would not), so the codes stay in registers.
 template <int kBits, int kChunks>
-ACCLLM_VNNI_ATTR void DotsVnni(const uint8_t* chunks, int64_t chunk_bytes, const int32_t* x4,
-                               int64_t x4_stride, int64_t ntok, bool accumulate, int32_t* dots) {
+ACCLLM_VNNI_ATTR HWY_INLINE void UnpackChunks(const uint8_t* chunks, int64_t chunk_bytes,
+                                              __m512i* v) {
   constexpr int kPerByte = 8 / kBits;
   const __m512i mask = _mm512_set1_epi8(static_cast<char>((1 << kBits) - 1));
-  __m512i v[4 * kChunks];
-  // Fully unrolled (-O2 would not), so the codes stay in registers.
 #pragma GCC unroll 4
   for (int c = 0; c < kChunks; ++c) {
 #pragma GCC unroll 4
@@ -58,6 +56,15 @@ ACCLLM_VNNI_ATTR void DotsVnni(const uint8_t* chunks, int64_t chunk_bytes, const
       }
     }
   }
+}
+
+// dots[tok][16] (+)= the 16 rows' u8×s8 dots over kChunks 16-column chunks. The codes are
+// unpacked into registers once and reused by every token of the block.
+template <int kBits, int kChunks>
+ACCLLM_VNNI_ATTR void DotsVnni(const uint8_t* chunks, int64_t chunk_bytes, const int32_t* x4,
+                               int64_t x4_stride, int64_t ntok, bool accumulate, int32_t* dots) {
+  __m512i v[4 * kChunks];
+  UnpackChunks<kBits, kChunks>(chunks, chunk_bytes, v);
   // Independent accumulator chains (VPDPBUSD's latency is several cycles): 4 tokens with
   // 2 chains each, then one token at a time with 4 chains. Integer sums: order-free.
   int64_t t = 0;
@@ -114,9 +121,7 @@ ACCLLM_VNNI_ATTR void TileG64Vnni(const uint8_t* blocks, int64_t chunk_bytes, in
                                   const uint16_t* scales, const uint16_t* zeros, const int32_t* x4,
                                   int64_t quad_stride, const float* group_sums, const float* x_scale, float* y,
                                   int64_t y_stride, int64_t rows) {
-  constexpr int kPerByte = 8 / kBits;
   constexpr int kChains = kTok == 1 ? 4 : kTok == 4 ? 2 : 1;  // 8 chains or more in flight
-  const __m512i mask = _mm512_set1_epi8(static_cast<char>((1 << kBits) - 1));
   __m512 facc[kTok];
 #pragma GCC unroll 8
   for (int k = 0; k < kTok; ++k) facc[k] = _mm512_setzero_ps();
@@ -156,18 +161,7 @@ ACCLLM_VNNI_ATTR void TileG64Vnni(const uint8_t* blocks, int64_t chunk_bytes, in
           _mm512_add_epi32(_mm512_srai_epi32(acc_j[2], 4), _mm512_srai_epi32(acc_j[3], 6)));
     } else {
       __m512i v[16];
-#pragma GCC unroll 4
-      for (int c = 0; c < 4; ++c) {
-#pragma GCC unroll 4
-        for (int q = 0; q < kBits / 2; ++q) {
-          const __m512i block = _mm512_load_si512(chunks + c * chunk_bytes + q * 64);
-#pragma GCC unroll 4
-          for (int j = 0; j < kPerByte; ++j) {
-            v[c * 4 + q * kPerByte + j] =
-                kBits == 8 ? block : _mm512_and_si512(_mm512_srli_epi16(block, kBits * j), mask);
-          }
-        }
-      }
+      UnpackChunks<kBits, 4>(chunks, chunk_bytes, v);
       __m512i acc[kTok][kChains];
 #pragma GCC unroll 8
       for (int k = 0; k < kTok; ++k) {
