@@ -8,6 +8,8 @@
 #define HWY_TARGET_INCLUDE "workers/cpu/gemm_a8.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"         // HWY_EXPORT, HWY_DYNAMIC_DISPATCH
+// After highway.h, so it is re-included per target like this file.
+#include "workers/cpu/vnni_tile-inl.h"  // LoadHalves16, AddGroupTerm, StoreTileRows
 
 #undef ACCLLM_GEMM_X86
 #undef ACCLLM_GEMM_VNNI
@@ -184,26 +186,15 @@ ACCLLM_VNNI_ATTR void TileG64Vnni(const uint8_t* blocks, int64_t chunk_bytes, in
         for (int a = 1; a < kChains; ++a) dots[k] = _mm512_add_epi32(dots[k], acc[k][a]);
       }
     }
-    const __m512 scale =
-        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + g * 16)));
-    const __m512 zero =
-        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(zeros + g * 16)));
+    const __m512 scale = LoadHalves16(scales + g * 16);
+    const __m512 zero = LoadHalves16(zeros + g * 16);
 #pragma GCC unroll 8
     for (int k = 0; k < kTok; ++k) {
-      const __m512i dot = dots[k];
-      // acc += scale · (dot − zero · xsum), unfused, in the oracle's order.
-      const __m512 xsum = _mm512_set1_ps(group_sums[k * groups + g]);
-      const __m512 term =
-          _mm512_mul_ps(scale, _mm512_sub_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(zero, xsum)));
-      facc[k] = _mm512_add_ps(facc[k], term);
+      facc[k] = AddGroupTerm(facc[k], scale, zero, _mm512_cvtepi32_ps(dots[k]),
+                             _mm512_set1_ps(group_sums[k * groups + g]));
     }
   }
-  const __mmask16 lanes = static_cast<__mmask16>((1u << rows) - 1);
-#pragma GCC unroll 8
-  for (int k = 0; k < kTok; ++k) {
-    _mm512_mask_storeu_ps(y + k * y_stride, lanes,
-                          _mm512_mul_ps(facc[k], _mm512_set1_ps(x_scale[k])));
-  }
+  StoreTileRows<kTok>(facc, x_scale, y, y_stride, rows);
 }
 
 template <int kBits>

@@ -8,6 +8,8 @@
 #define HWY_TARGET_INCLUDE "workers/cpu/gemm_a8_sparse24.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"         // HWY_EXPORT, HWY_DYNAMIC_DISPATCH
+// After highway.h, so it is re-included per target like this file.
+#include "workers/cpu/vnni_tile-inl.h"  // LoadHalves16, AddGroupTerm, StoreTileRows
 #include "model/dtype.h"         // HalfToFloat
 
 #undef ACCLLM_S24_VNNI
@@ -77,25 +79,16 @@ ACCLLM_S24_ATTR void TileVnni(const uint8_t* codes, const uint8_t* positions, in
         }
       }
     }
-    const __m512 scale =
-        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + g * 16)));
-    const __m512 zero =
-        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(zeros + g * 16)));
+    const __m512 scale = LoadHalves16(scales + g * 16);
+    const __m512 zero = LoadHalves16(zeros + g * 16);
 #pragma GCC unroll 8
     for (int k = 0; k < kTok; ++k) {
-      // acc += scale · (dot − zero · xsum), xsum over each row's kept columns (the oracle's).
-      const __m512 term =
-          _mm512_mul_ps(scale, _mm512_sub_ps(_mm512_cvtepi32_ps(dot[k]),
-                                             _mm512_mul_ps(zero, _mm512_cvtepi32_ps(xsum[k]))));
-      facc[k] = _mm512_add_ps(facc[k], term);
+      // xsum: over each row's kept columns (the oracle's).
+      facc[k] = AddGroupTerm(facc[k], scale, zero, _mm512_cvtepi32_ps(dot[k]),
+                             _mm512_cvtepi32_ps(xsum[k]));
     }
   }
-  const __mmask16 lanes = static_cast<__mmask16>((1u << rows) - 1);
-#pragma GCC unroll 8
-  for (int k = 0; k < kTok; ++k) {
-    _mm512_mask_storeu_ps(y + k * y_stride, lanes,
-                          _mm512_mul_ps(facc[k], _mm512_set1_ps(x_scale[k])));
-  }
+  StoreTileRows<kTok>(facc, x_scale, y, y_stride, rows);
 }
 #endif  // ACCLLM_S24_VNNI
 
