@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "hwy/targets.h"  // hwy::SetSupportedTargetsForTest, hwy::SupportedAndGeneratedTargets
-#include "quant/group_quantizer.h"   // RoundToHalf
 #include "quant/reference_matvec.h"  // MatVecA8
+#include "tests/support/random_group_params.h"  // testing::PackWithRandomParams
 
 namespace accllm {
 namespace {
@@ -27,19 +27,11 @@ QuantizedLinear RandomSparse(int64_t rows, int64_t cols, uint64_t seed) {
     const int* pair = kPairs[rng() % 6];
     u.keep[i + pair[0]] = u.keep[i + pair[1]] = 1;
   }
-  const int64_t groups = cols / 64;
-  std::uniform_real_distribution<float> scale(0.001f, 0.05f), zero(0.0f, 4.0f);
-  for (int64_t i = 0; i < rows * groups; ++i) {
-    u.scales.push_back(RoundToHalf(scale(rng)));
-    u.zeros.push_back(RoundToHalf(zero(rng)));
-  }
-  absl::StatusOr<QuantizedLinear> q = PackLinear(u);
-  EXPECT_TRUE(q.ok()) << q.status();
-  return *std::move(q);
+  return testing::PackWithRandomParams(u, cols / 64, 4.0f, rng);
 }
 
-// Bit-exact with the oracle per token on every target: ragged row tiles, 1..9 tokens
-// (the 4-token and 1-token paths), an all-zero token.
+// Bit-exact with the oracle per token on every target: ragged row tiles, the 8-, 4- and
+// 1-token paths, an all-zero token.
 TEST(GemmA8Sparse24Test, EqualsTheScalarOraclePerToken) {
   struct Shape {
     int64_t rows, cols;

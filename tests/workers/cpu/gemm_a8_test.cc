@@ -5,8 +5,8 @@
 #include <random>
 
 #include "hwy/targets.h"  // hwy::SetSupportedTargetsForTest, hwy::SupportedAndGeneratedTargets
-#include "quant/group_quantizer.h"
 #include "quant/reference_matvec.h"
+#include "tests/support/random_group_params.h"  // testing::PackWithRandomParams
 
 namespace accllm {
 namespace {
@@ -20,15 +20,7 @@ QuantizedLinear RandomLinear(int bits, int group, int64_t rows, int64_t cols, ui
   u.cols = cols;
   u.codes.resize(rows * cols);
   for (uint8_t& c : u.codes) c = static_cast<uint8_t>(rng() % (1u << bits));
-  const int64_t groups = (cols + group - 1) / group;
-  std::uniform_real_distribution<float> scale(0.001f, 0.05f), zero(0.0f, float(1 << bits));
-  for (int64_t i = 0; i < rows * groups; ++i) {
-    u.scales.push_back(RoundToHalf(scale(rng)));
-    u.zeros.push_back(RoundToHalf(zero(rng)));
-  }
-  absl::StatusOr<QuantizedLinear> q = PackLinear(u);
-  EXPECT_TRUE(q.ok()) << q.status();
-  return *std::move(q);
+  return testing::PackWithRandomParams(u, (cols + group - 1) / group, float(1 << bits), rng);
 }
 
 A8Vector RandomActivations(int64_t cols, uint64_t seed) {
