@@ -2,9 +2,8 @@
 
 #include <vector>
 
-#include "workers/cpu/gemm_group.h"               // GemmA8Group
-#include "workers/cpu/prepared_a8.h"              // QuantizePrepareA8
-#include "workers/engine/quantized_linear_a8.h"  // QuantizedLinearA8
+#include "workers/cpu/gemm_group.h"               // GemmJob
+#include "workers/engine/quantized_linear_a8.h"  // QuantizedLinearA8, RunGemmJobs
 
 namespace accllm {
 
@@ -28,11 +27,7 @@ void ApplyBatchShared(std::span<const Linear* const> layers, const float* x, int
     for (size_t i = 0; i < layers.size(); ++i) layers[i]->ApplyBatch(x, n, ys[i]);
     return;
   }
-  thread_local PreparedA8 prepared;  // reused, as in QuantizedLinearA8::ApplyBatch
-  RunOnPool(first->pool(), [&](ThreadPool* pool) {
-    QuantizePrepareA8(x, n, first->cols(), first->prepared_group(), prepared, pool);
-    GemmA8Group(jobs, prepared, pool);
-  });
+  RunGemmJobs(jobs, x, n, first->cols(), first->prepared_group(), first->pool());
 }
 
 }  // namespace accllm

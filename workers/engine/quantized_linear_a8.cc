@@ -4,8 +4,8 @@
 
 #include "quant/a8.h"                // QuantizeA8
 #include "quant/reference_matvec.h"  // MatVecA8, MatVecA16
-#include "workers/cpu/gemm_a8.h"     // QuantizePrepareA8, GemmA8
-#include "workers/cpu/gemm_a8_sparse24.h"  // GemmA8Sparse24
+#include "workers/cpu/gemm_group.h"   // GemmA8Group
+#include "workers/cpu/prepared_a8.h"  // QuantizePrepareA8
 
 namespace accllm {
 
@@ -35,21 +35,20 @@ void QuantizedLinearA8::Apply(std::span<const float> x, std::span<float> y) cons
 }
 
 void QuantizedLinearA8::ApplyBatch(const float* x, int64_t n, float* y) const {
-  if (activation_bits_ != 8 || !uses_simd()) {
+  const std::optional<GemmJob> job = Job(y);
+  if (!job) {
     Linear::ApplyBatch(x, n, y);
     return;
   }
+  RunGemmJobs({&*job, 1}, x, n, cols(), prepared_group(), pool_.get());
+}
+
+void RunGemmJobs(std::span<const GemmJob> jobs, const float* x, int64_t n, int64_t cols,
+                 int64_t group, SharedThreadPool* shared) {
   thread_local PreparedA8 prepared;  // reused: see QuantizePrepareA8
-  if (sparse24_) {
-    RunOnPool(pool_.get(), [&](ThreadPool* pool) {
-      QuantizePrepareA8(x, n, sparse24_->cols, 64, prepared, pool);
-      GemmA8Sparse24(*sparse24_, prepared, y, pool);
-    });
-    return;
-  }
-  RunOnPool(pool_.get(), [&](ThreadPool* pool) {
-    QuantizePrepareA8(x, n, tiled_->cols, tiled_->group, prepared, pool);
-    GemmA8(*tiled_, prepared, y, pool);
+  RunOnPool(shared, [&](ThreadPool* pool) {
+    QuantizePrepareA8(x, n, cols, group, prepared, pool);
+    GemmA8Group(jobs, prepared, pool);
   });
 }
 

@@ -53,6 +53,11 @@ class QuantizedLinearA8 : public Linear {
   std::optional<TiledSparse24> sparse24_;   // W2 2:4 layers
 };
 
+// The jobs' outputs for x [n, cols]: x quantized to A8 once (prepared for `group`), then
+// every job's row tiles in one dispatch of `shared`'s threads (null: this thread).
+void RunGemmJobs(std::span<const GemmJob> jobs, const float* x, int64_t n, int64_t cols,
+                 int64_t group, SharedThreadPool* shared);
+
 }  // namespace accllm
 
 #endif  // ACCLLM_WORKERS_ENGINE_QUANTIZED_LINEAR_A8_H_
