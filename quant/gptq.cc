@@ -132,7 +132,7 @@ absl::StatusOr<UnpackedLinear> QuantizeGptqUnpacked(std::span<const float> w_in,
           }
           const GroupParams p = ChooseGroupParams(
               gw, gkeep, std::span<const float>(importance).first(static_cast<size_t>(len)), scheme,
-              bits, options.clip_ratios);
+              bits, options.clip_ratios, format.zero_point);
           params[static_cast<size_t>(r)] = p;
           out.scales[static_cast<size_t>(r * groups + g)] = p.scale;
           if (!out.zeros.empty()) out.zeros[static_cast<size_t>(r * groups + g)] = p.zero;

@@ -22,9 +22,23 @@ float PositiveHalfScale(float scale) {
 
 float RoundToHalf(float v) { return HalfToFloat(FloatToHalf(v)); }
 
-GroupParams UniformParams(float lo, float hi, int bits) {
+GroupParams UniformParams(float lo, float hi, int bits, ZeroPoint zero_point) {
   const float maxq = static_cast<float>(MaxCode(bits));
   GroupParams p;
+  if (zero_point == ZeroPoint::kInteger) {
+    if (!(hi > lo)) {
+      // Constant group: code 0 (zero 1) decodes to -scale, code 1 (zero 0) to +scale.
+      const float mag = std::fabs(lo);
+      p.scale = PositiveHalfScale(mag > 0.0f ? mag : 1.0f);
+      p.zero = lo < 0.0f ? 1.0f : 0.0f;
+      return p;
+    }
+    lo = std::min(lo, 0.0f);  // with 0 inside the range, -lo / scale lies in [0, maxq]
+    hi = std::max(hi, 0.0f);
+    p.scale = PositiveHalfScale((hi - lo) / maxq);
+    p.zero = std::clamp(std::nearbyint(-lo / p.scale), 0.0f, maxq);
+    return p;
+  }
   if (!(hi > lo)) {
     // Constant group: code 0 decodes to scale * (0 - zero) = lo.
     const float mag = std::fabs(lo);
@@ -80,7 +94,7 @@ std::vector<float> DefaultClipRatios() {
 
 GroupParams ChooseGroupParams(std::span<const float> w, std::span<const uint8_t> keep,
                               std::span<const float> importance, WeightScheme scheme, int bits,
-                              std::span<const float> clip_ratios) {
+                              std::span<const float> clip_ratios, ZeroPoint zero_point) {
   float lo = std::numeric_limits<float>::infinity();
   float hi = -std::numeric_limits<float>::infinity();
   bool any = false;
@@ -93,8 +107,9 @@ GroupParams ChooseGroupParams(std::span<const float> w, std::span<const uint8_t>
   if (!any) lo = hi = 0.0f;
   const float max_abs = std::max(std::fabs(lo), std::fabs(hi));
   auto params_for = [&](float ratio) {
-    return scheme == WeightScheme::kUniform ? UniformParams(lo * ratio, hi * ratio, bits)
-                                            : Pow2Params(max_abs * ratio, bits);
+    return scheme == WeightScheme::kUniform
+               ? UniformParams(lo * ratio, hi * ratio, bits, zero_point)
+               : Pow2Params(max_abs * ratio, bits);
   };
   if (clip_ratios.size() <= 1 || !any) {
     return params_for(clip_ratios.empty() ? 1.0f : clip_ratios[0]);

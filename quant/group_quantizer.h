@@ -14,7 +14,7 @@ namespace accllm {
 
 struct GroupParams {
   float scale = 1.0f;  // > 0, an fp16 value
-  float zero = 0.0f;   // uniform only, an fp16 value (may be fractional)
+  float zero = 0.0f;   // uniform only, an fp16 value (fractional unless ZeroPoint::kInteger)
 };
 
 // Rounds to fp16 and back (the precision scales and zeros are stored in).
@@ -22,7 +22,10 @@ float RoundToHalf(float v);
 
 // Uniform: maps [lo, hi] onto codes 0 .. 2^bits - 1 (scale = (hi - lo) / maxq,
 // zero = -lo / scale). A constant group (hi == lo) decodes exactly to that constant.
-GroupParams UniformParams(float lo, float hi, int bits);
+// kInteger: the range is widened to hold 0 and the zero rounded to an integer in
+// 0 .. 2^bits - 1 (GPTQ's convention; a constant group still decodes exactly).
+GroupParams UniformParams(float lo, float hi, int bits,
+                          ZeroPoint zero_point = ZeroPoint::kFractional);
 // Pow2: the largest magnitude `max_abs` maps to 2^Pow2MaxExponent(bits).
 GroupParams Pow2Params(float max_abs, int bits);
 
@@ -43,7 +46,8 @@ std::vector<float> DefaultClipRatios();
 // (e.g. the Hessian diagonal). `clip_ratios` empty or {1.0} means no search.
 GroupParams ChooseGroupParams(std::span<const float> w, std::span<const uint8_t> keep,
                               std::span<const float> importance, WeightScheme scheme, int bits,
-                              std::span<const float> clip_ratios);
+                              std::span<const float> clip_ratios,
+                              ZeroPoint zero_point = ZeroPoint::kFractional);
 
 }  // namespace accllm
 

@@ -28,6 +28,19 @@ absl::StatusOr<LayerOverride> ParseEntry(const json& j, const std::string& where
     if (field == "bits" || field == "group_size") {
       if (!v.is_number_integer()) return absl::InvalidArgumentError(at + ": must be an integer");
       (field == "bits" ? e.bits : e.group) = v.get<int>();
+    } else if (field == "zero_point") {
+      if (!v.is_string()) return absl::InvalidArgumentError(at + ": must be a string");
+      const std::string s = v.get<std::string>();
+      if (s == "auto") {
+        e.zero_point = std::optional<ZeroPoint>();
+      } else {
+        absl::StatusOr<ZeroPoint> p = ParseZeroPoint(s);
+        if (!p.ok()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(at, ": unknown zero point \"", s, "\" (expected auto | fractional | integer)"));
+        }
+        e.zero_point = *p;
+      }
     } else if (field == "scheme" || field == "sparsity" || field == "method") {
       if (!v.is_string()) return absl::InvalidArgumentError(at + ": must be a string");
       const std::string s = v.get<std::string>();
@@ -53,7 +66,7 @@ absl::StatusOr<LayerOverride> ParseEntry(const json& j, const std::string& where
     } else {
       return absl::InvalidArgumentError(
           absl::StrCat(where, ": unknown field \"", field,
-                       "\" (known: bits, scheme, group_size, sparsity, method, rotate)"));
+                       "\" (known: bits, scheme, group_size, sparsity, zero_point, method, rotate)"));
     }
   }
   return e;
@@ -82,6 +95,7 @@ LayerPlan LayerOverride::ApplyTo(LayerPlan plan) const {
   if (scheme) plan.format.scheme = *scheme;
   if (group) plan.format.group = *group;
   if (sparsity) plan.format.sparsity = *sparsity;
+  if (zero_point) plan.zero_point = *zero_point;
   if (method) plan.method = *method;
   if (rotate) plan.rotate = *rotate;
   return plan;
@@ -108,15 +122,26 @@ bool GlobMatch(std::string_view pattern, std::string_view text) {
   return p == pattern.size();
 }
 
+ZeroPoint AutoZeroPoint(const WeightFormat& format) {
+  return format.scheme == WeightScheme::kUniform && format.sparsity == Sparsity::k2of4
+             ? ZeroPoint::kInteger
+             : ZeroPoint::kFractional;
+}
+
+LayerPlan ResolveZeroPoint(LayerPlan plan) {
+  plan.format.zero_point = plan.zero_point.value_or(AutoZeroPoint(plan.format));
+  return plan;
+}
+
 LayerPlan LayerConfig::PlanFor(std::string_view prefix, const LayerPlan& base) const {
   LayerPlan plan = default_entry ? default_entry->ApplyTo(base) : base;
   for (const auto& [key, entry] : layers) {
-    if (key == prefix) return entry.ApplyTo(plan);
+    if (key == prefix) return ResolveZeroPoint(entry.ApplyTo(plan));
   }
   for (const auto& [key, entry] : layers) {
-    if (GlobMatch(key, prefix)) return entry.ApplyTo(plan);
+    if (GlobMatch(key, prefix)) return ResolveZeroPoint(entry.ApplyTo(plan));
   }
-  return plan;
+  return ResolveZeroPoint(plan);
 }
 
 absl::Status LayerConfig::CheckKeysMatch(const std::vector<std::string>& prefixes) const {

@@ -4,7 +4,8 @@
 //    "layers": {"model.layers.*.mlp.down_proj": {"bits": 8, "scheme": "uniform"},
 //               "model.layers.0.self_attn.q_proj": "float"}}
 // An entry has optional fields bits, scheme ("uniform" | "pow2"), group_size, sparsity
-// ("dense" | "2:4"), method ("rtn" | "gptq") and rotate (bool); a missing field keeps the value of
+// ("dense" | "2:4"), zero_point ("auto" | "fractional" | "integer"), method ("rtn" | "gptq") and
+// rotate (bool); a missing field keeps the value of
 // "default", which itself starts from the command-line flags. Keys are layer prefixes (the weight
 // name without ".weight") or globs with '*' (any run of characters) and '?'; an exact key wins
 // over globs, and among globs the first listed in the file wins. "float" keeps the layer
@@ -31,7 +32,11 @@ absl::StatusOr<QuantMethod> ParseQuantMethod(std::string_view name);
 // What the quantizer does with one linear.
 struct LayerPlan {
   bool keep_float = false;
+  // format.zero_point is what `zero_point` resolves to (LayerConfig::PlanFor does it).
   WeightFormat format;
+  // Unset = auto: integer for uniform 2:4 layers (the 2:4 CPU kernel then skips a per-row
+  // activation sum), fractional otherwise (a slightly closer fit).
+  std::optional<ZeroPoint> zero_point;
   QuantMethod method = QuantMethod::kGptq;
   bool rotate = false;
 };
@@ -43,6 +48,7 @@ struct LayerOverride {
   std::optional<WeightScheme> scheme;
   std::optional<int> group;
   std::optional<Sparsity> sparsity;
+  std::optional<std::optional<ZeroPoint>> zero_point;  // set to nullopt = "auto"
   std::optional<QuantMethod> method;
   std::optional<bool> rotate;
 
@@ -53,12 +59,17 @@ struct LayerConfig {
   std::optional<LayerOverride> default_entry;
   std::vector<std::pair<std::string, LayerOverride>> layers;  // in file order
 
-  // The plan of `prefix` given the command line's plan `base`.
+  // The plan of `prefix` given the command line's plan `base`, its zero point resolved.
   LayerPlan PlanFor(std::string_view prefix, const LayerPlan& base) const;
   // Every key matches at least one of `prefixes` (a typo must not silently do nothing):
   // InvalidArgument naming the key otherwise.
   absl::Status CheckKeysMatch(const std::vector<std::string>& prefixes) const;
 };
+
+// What an unset (auto) zero point means for `format`.
+ZeroPoint AutoZeroPoint(const WeightFormat& format);
+// plan.format.zero_point = plan.zero_point, or AutoZeroPoint when unset.
+LayerPlan ResolveZeroPoint(LayerPlan plan);
 
 // '*' matches any run of characters (dots included), '?' one character.
 bool GlobMatch(std::string_view pattern, std::string_view text);

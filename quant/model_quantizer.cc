@@ -92,7 +92,7 @@ absl::StatusOr<ModelQuantizeReport> QuantizeModel(const ModelDir& in,
 
   ModelQuantizeReport report;
   QuantizationConfig& qc = report.config;
-  qc.weights = options.base.format;
+  qc.weights = ResolveZeroPoint(options.base).format;
   qc.activation_bits = options.activation_bits;
   qc.kv_cache = options.kv_cache;
   qc.embedding_bits = options.embedding_bits;

@@ -57,6 +57,7 @@ std::string WeightFormatToJson(const WeightFormat& f) {
   j["scheme"] = std::string(WeightSchemeName(f.scheme));
   j["group_size"] = f.group;
   j["sparsity"] = std::string(SparsityName(f.sparsity));
+  if (f.scheme == WeightScheme::kUniform) j["zero_point"] = std::string(ZeroPointName(f.zero_point));
   return j.dump();
 }
 
@@ -69,28 +70,34 @@ absl::StatusOr<WeightFormat> ParseWeightFormatJson(std::string_view text, std::s
       absl::StatusOr<int> v = GetInt(value, where, key);
       if (!v.ok()) return v.status();
       (key == "bits" ? f.bits : f.group) = *v;
-    } else if (key == "scheme" || key == "sparsity") {
+    } else if (key == "scheme" || key == "sparsity" || key == "zero_point") {
       absl::StatusOr<std::string> v = GetString(value, where, key);
       if (!v.ok()) return v.status();
       if (key == "scheme") {
         absl::StatusOr<WeightScheme> s = ParseWeightScheme(*v);
         if (!s.ok()) return FieldError(where, key, std::string(s.status().message()));
         f.scheme = *s;
+      } else if (key == "zero_point") {
+        absl::StatusOr<ZeroPoint> s = ParseZeroPoint(*v);
+        if (!s.ok()) return FieldError(where, key, std::string(s.status().message()));
+        f.zero_point = *s;
       } else {
         absl::StatusOr<Sparsity> s = ParseSparsity(*v);
         if (!s.ok()) return FieldError(where, key, std::string(s.status().message()));
         f.sparsity = *s;
       }
     } else {
-      return FieldError(where, key, "is unknown (expected bits, scheme, group_size, sparsity)");
+      return FieldError(where, key,
+                        "is unknown (expected bits, scheme, group_size, sparsity, zero_point)");
     }
   }
   if (absl::Status s = ValidateWeightFormat(f); !s.ok()) {
     // Name the field the check is about.
     const std::string msg(s.message());
-    const std::string_view field = msg.starts_with("bits")    ? "bits"
-                                   : msg.starts_with("group") ? "group_size"
-                                                              : "bits";
+    const std::string_view field = msg.starts_with("bits")         ? "bits"
+                                   : msg.starts_with("group")      ? "group_size"
+                                   : msg.starts_with("zero point") ? "zero_point"
+                                                                   : "bits";
     return FieldError(where, field, msg);
   }
   return f;

@@ -1,5 +1,6 @@
 // The JSON of one entry of config.json's "quantization_config" block:
-//   layer:  {"bits": 2, "scheme": "uniform", "group_size": 64, "sparsity": "2:4"}
+//   layer:  {"bits": 2, "scheme": "uniform", "group_size": 64, "sparsity": "2:4",
+//            "zero_point": "integer"}   (zero_point: uniform only; absent = "fractional")
 //   kv:     {"bits": 4, "rotate_keys": true, "sink_tokens": 4}
 // Parsing is strict: unknown fields, wrong types and out-of-range values are errors that name
 // the field, prefixed by `where` (e.g. "config.json: quantization_config.layers[\"...\"]").

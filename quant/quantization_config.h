@@ -4,7 +4,8 @@
 //
 //   "quantization_config": {
 //     "quant_method": "accllm", "version": 1,
-//     "weights": {"bits": 2, "scheme": "uniform", "group_size": 64, "sparsity": "dense"},
+//     "weights": {"bits": 2, "scheme": "uniform", "group_size": 64, "sparsity": "dense",
+//                 "zero_point": "fractional"},
 //     "layers": {"model.layers.0.self_attn.q_proj": {"bits": 2, ...}, ...},
 //     "activations": {"bits": 8},
 //     "kv_cache": {"bits": 4, "rotate_keys": true, "sink_tokens": 4},

@@ -70,6 +70,14 @@ absl::Status ValidateQuantizedLinear(const QuantizedLinearView& q) {
       if (l.has_zeros && !std::isfinite(HalfToFloat(q.zeros[i]))) {
         return absl::InvalidArgumentError(absl::StrCat("zeros[", r, ", ", g, "] is not finite"));
       }
+      if (l.has_zeros && q.format.zero_point == ZeroPoint::kInteger) {
+        const float z = HalfToFloat(q.zeros[i]);
+        if (z != std::nearbyint(z) || z < 0.0f || z > static_cast<float>(MaxCode(q.format.bits))) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("zeros[", r, ", ", g, "] is ", z, ", expected an integer in 0 .. ",
+                           MaxCode(q.format.bits), " (zero point integer)"));
+        }
+      }
     }
     if (!PaddingIsZero(q.qweight_row(r), l.stored_cols, q.format.bits)) {
       return absl::InvalidArgumentError(absl::StrCat(

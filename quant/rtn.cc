@@ -64,7 +64,8 @@ absl::StatusOr<UnpackedLinear> QuantizeRtnUnpacked(std::span<const float> w, int
                                                          static_cast<size_t>(len));
       }
       const GroupParams p =
-          ChooseGroupParams(gw, gkeep, {}, format.scheme, format.bits, options.clip_ratios);
+          ChooseGroupParams(gw, gkeep, {}, format.scheme, format.bits, options.clip_ratios,
+                            format.zero_point);
       u.scales[static_cast<size_t>(r * groups + g)] = p.scale;
       if (!u.zeros.empty()) u.zeros[static_cast<size_t>(r * groups + g)] = p.zero;
       for (int64_t i = 0; i < len; ++i) {

@@ -26,9 +26,21 @@ absl::StatusOr<Sparsity> ParseSparsity(std::string_view name) {
       absl::StrCat("unknown sparsity \"", std::string(name), "\" (expected dense | 2:4)"));
 }
 
+std::string_view ZeroPointName(ZeroPoint zero_point) {
+  return zero_point == ZeroPoint::kInteger ? "integer" : "fractional";
+}
+
+absl::StatusOr<ZeroPoint> ParseZeroPoint(std::string_view name) {
+  if (name == "fractional") return ZeroPoint::kFractional;
+  if (name == "integer") return ZeroPoint::kInteger;
+  return absl::InvalidArgumentError(absl::StrCat("unknown zero point \"", std::string(name),
+                                                 "\" (expected fractional | integer)"));
+}
+
 std::string WeightFormat::ToString() const {
   return absl::StrCat("w", bits, " ", std::string(WeightSchemeName(scheme)), " g", group,
-                      sparsity == Sparsity::k2of4 ? " 2:4" : "");
+                      sparsity == Sparsity::k2of4 ? " 2:4" : "",
+                      zero_point == ZeroPoint::kInteger ? " int-zero" : "");
 }
 
 absl::Status ValidateWeightFormat(const WeightFormat& f) {
@@ -51,6 +63,10 @@ absl::Status ValidateWeightFormat(const WeightFormat& f) {
         absl::StrCat("group size ", f.group,
                      " must be a multiple of 4 with 2:4 sparsity (a block of 4 "
                      "columns never spans two groups)"));
+  }
+  if (f.zero_point == ZeroPoint::kInteger && f.scheme != WeightScheme::kUniform) {
+    return absl::InvalidArgumentError(
+        "zero point integer needs the uniform scheme (pow2 has no zero points)");
   }
   return absl::OkStatus();
 }

@@ -13,7 +13,8 @@
 //                                         dense: every column; 2:4: the two kept weights of each
 //                                         block of 4, in increasing column order.
 //   scales  [rows, NumGroups]        F16  per group scale (> 0, finite).
-//   zeros   [rows, NumGroups]        F16  uniform only: per group zero point (may be fractional).
+//   zeros   [rows, NumGroups]        F16  uniform only: per group zero point (fractional, or an
+//                                         integer in 0 .. 2^bits - 1 when zero_point is integer).
 //   mask    [rows, MaskRowBytes]     U8   2:4 only: one 4-bit mask per block of 4 columns, block
 //                                         k of a row in byte k / 2, low nibble for even k; bit i
 //                                         set <=> column 4k + i is kept; exactly two bits set.
@@ -40,11 +41,17 @@ namespace accllm {
 
 enum class WeightScheme { kUniform, kPow2 };
 enum class Sparsity { kDense, k2of4 };
+// Uniform zero points: any fp16 value, or integers in 0 .. 2^bits - 1 (the GPTQ convention).
+// Integer zeros let a kernel fold the zero into the codes (c - z fits s8), which the 2:4 CPU
+// kernel needs to skip the per-row sum of the kept activations.
+enum class ZeroPoint { kFractional, kInteger };
 
 std::string_view WeightSchemeName(WeightScheme scheme);  // "uniform" | "pow2"
 absl::StatusOr<WeightScheme> ParseWeightScheme(std::string_view name);
 std::string_view SparsityName(Sparsity sparsity);  // "dense" | "2:4"
 absl::StatusOr<Sparsity> ParseSparsity(std::string_view name);
+std::string_view ZeroPointName(ZeroPoint zero_point);  // "fractional" | "integer"
+absl::StatusOr<ZeroPoint> ParseZeroPoint(std::string_view name);
 
 inline constexpr int kDefaultGroupSize = 64;
 // Keeps the per-group int32 accumulation of u8 x s8 (or 2^7 x s8) products from overflowing.
@@ -55,12 +62,14 @@ struct WeightFormat {
   WeightScheme scheme = WeightScheme::kUniform;
   int group = kDefaultGroupSize;  // input columns per group; a multiple of 4 for 2:4
   Sparsity sparsity = Sparsity::kDense;
+  ZeroPoint zero_point = ZeroPoint::kFractional;  // uniform only
 
   bool operator==(const WeightFormat&) const = default;
-  std::string ToString() const;  // "w2 uniform g64 2:4"
+  std::string ToString() const;  // "w2 uniform g64 2:4", "w2 uniform g64 2:4 int-zero"
 };
 
-// Bits and group in range, the bits allowed for the scheme, group % 4 == 0 for 2:4.
+// Bits and group in range, the bits allowed for the scheme, group % 4 == 0 for 2:4, integer
+// zero points only with the uniform scheme.
 absl::Status ValidateWeightFormat(const WeightFormat& format);
 
 // Largest stored code: 2^bits - 1.

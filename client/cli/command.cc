@@ -86,6 +86,7 @@ const std::vector<Command>& AllCommands() {
       {"quantize", "compress a float model: W2/W3/W4/W8, 2:4, GPTQ, rotations, A8, KV4",
        "accllm quantize --model IN --out OUT [--weights w2|w3|w4|w8] [--group 64]\n"
        "                [--scheme uniform|pow2] [--sparsity none|2:4] [--method rtn|gptq]\n"
+       "                [--zero-point auto|fractional|integer]\n"
        "                [--rotate] [--activations a8|a16] [--kv 4|8|16] [--kv-rotate] [--sinks 4]\n"
        "                [--calib-samples N] [--calib-length L] [--calib-file F]\n"
        "                [--layer-config FILE] [--seed S] [--embedding-bits 8|16] [--head-bits 8|16]\n\n"
@@ -95,9 +96,10 @@ const std::vector<Command>& AllCommands() {
        "at the end next to round-to-nearest's. --layer-config is JSON:\n"
        "  {\"default\": {\"bits\": 4}, \"layers\": {\"model.layers.*.mlp.down_proj\": {\"bits\": 8},\n"
        "   \"model.layers.0.self_attn.q_proj\": \"float\"}}\n"
-       "with fields bits, scheme, group_size, sparsity, method, rotate; keys are layer names\n"
-       "(without .weight) or globs.",
-       {"model", "out", "weights", "group", "scheme", "sparsity", "method", "rotate", "damp",
+       "with fields bits, scheme, group_size, sparsity, zero_point, method, rotate; keys are\n"
+       "layer names (without .weight) or globs. Zero points: auto makes them integers for\n"
+       "uniform 2:4 layers (the 2:4 CPU kernel is faster with them) and fractional otherwise.",
+       {"model", "out", "weights", "group", "scheme", "sparsity", "zero_point", "method", "rotate", "damp",
         "activations", "kv", "kv_rotate", "sinks", "calib_samples", "calib_length", "calib_file",
         "layer_config", "seed", "embedding_bits", "head_bits"},
        &RunQuantize},

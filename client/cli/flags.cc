@@ -40,6 +40,9 @@ ABSL_FLAG(std::string, weights, "w2", "weight precision: w2, w3, w4 or w8");
 ABSL_FLAG(int32_t, group, 64, "input columns per quantization group");
 ABSL_FLAG(std::string, scheme, "uniform", "weight scheme: uniform or pow2 (power-of-two values)");
 ABSL_FLAG(std::string, sparsity, "none", "weight sparsity: none or 2:4");
+ABSL_FLAG(std::string, zero_point, "auto",
+          "uniform zero points: auto (integer for 2:4, fractional otherwise), fractional or "
+          "integer");
 ABSL_FLAG(std::string, method, "gptq", "rounding: rtn (round to nearest) or gptq (Hessian-aware)");
 ABSL_FLAG(bool, rotate, false, "rotate each linear's input space (Hadamard / orthogonal, online)");
 ABSL_FLAG(double, damp, 0.01, "GPTQ damping: fraction of mean(diag H) added to the diagonal");

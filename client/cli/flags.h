@@ -42,6 +42,7 @@ ABSL_DECLARE_FLAG(std::string, weights);
 ABSL_DECLARE_FLAG(int32_t, group);
 ABSL_DECLARE_FLAG(std::string, scheme);
 ABSL_DECLARE_FLAG(std::string, sparsity);
+ABSL_DECLARE_FLAG(std::string, zero_point);
 ABSL_DECLARE_FLAG(std::string, method);
 ABSL_DECLARE_FLAG(bool, rotate);
 ABSL_DECLARE_FLAG(double, damp);

@@ -50,9 +50,17 @@ absl::StatusOr<ModelQuantizeOptions> OptionsFromFlags() {
   } else {
     return FlagError("sparsity", absl::StrCat("must be none or 2:4, got \"", sparsity, "\""));
   }
-  if (absl::Status s = ValidateWeightFormat(o.base.format); !s.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--weights/--group/--scheme/--sparsity: ", std::string(s.message())));
+  if (const std::string zp = absl::GetFlag(FLAGS_zero_point); zp != "auto") {
+    absl::StatusOr<ZeroPoint> z = ParseZeroPoint(zp);
+    if (!z.ok()) {
+      return FlagError("zero-point",
+                       absl::StrCat("must be auto, fractional or integer, got \"", zp, "\""));
+    }
+    o.base.zero_point = *z;
+  }
+  if (absl::Status s = ValidateWeightFormat(ResolveZeroPoint(o.base).format); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--weights/--group/--scheme/--sparsity/--zero-point: ", std::string(s.message())));
   }
   absl::StatusOr<QuantMethod> method = ParseQuantMethod(absl::GetFlag(FLAGS_method));
   if (!method.ok()) return FlagError("method", std::string(method.status().message()));

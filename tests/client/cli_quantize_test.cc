@@ -77,7 +77,7 @@ TEST(CliQuantizeTest, HelpListsItsFlags) {
   CommandResult help = Accllm("quantize --help");
   ASSERT_EQ(help.exit_code, 0);
   for (const char* flag :
-       {"--weights", "--group", "--scheme", "--sparsity", "--method", "--rotate", "--activations",
+       {"--weights", "--group", "--scheme", "--sparsity", "--zero-point", "--method", "--rotate", "--activations",
         "--kv", "--kv-rotate", "--sinks", "--calib-samples", "--calib-length", "--calib-file",
         "--layer-config", "--embedding-bits", "--head-bits"}) {
     EXPECT_THAT(help.out, HasSubstr(flag));
@@ -99,8 +99,9 @@ TEST(CliQuantizeTest, CalibFileRotationSparsityAndLayerConfig) {
   ASSERT_EQ(q.exit_code, 0) << q.err;
   EXPECT_THAT(q.out, HasSubstr("model.layers.0.self_attn.v_proj      float"));
   EXPECT_THAT(q.out, HasSubstr("w8 uniform g64 gptq rot"));
-  EXPECT_THAT(q.out, HasSubstr("w4 uniform g64 2:4 gptq rot"));
+  EXPECT_THAT(q.out, HasSubstr("w4 uniform g64 2:4 int-zero gptq rot"));  // auto zero point
   const std::string config = ReadFileOrDie(tmp / "q" / "config.json");
+  EXPECT_THAT(config, HasSubstr("\"zero_point\": \"integer\""));
   EXPECT_THAT(config, HasSubstr("\"rotations\""));
   EXPECT_THAT(config, HasSubstr("\"sink_tokens\": 2"));
 }
@@ -121,6 +122,9 @@ TEST(CliQuantizeTest, BadInputsGiveClearErrors) {
            {"--model " + model + out + " --weights w5", "--weights"},
            {"--model " + model + out + " --scheme log", "--scheme"},
            {"--model " + model + out + " --sparsity 1:4", "--sparsity"},
+           {"--model " + model + out + " --zero-point half", "--zero-point: must be auto"},
+           {"--model " + model + out + " --scheme pow2 --zero-point integer",
+            "zero point integer needs the uniform scheme"},
            {"--model " + model + out + " --method awq", "--method"},
            {"--model " + model + out + " --activations a4", "--activations"},
            {"--model " + model + out + " --kv 3", "--kv"},

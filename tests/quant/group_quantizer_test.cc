@@ -49,6 +49,33 @@ TEST(GroupQuantizerTest, ConstantGroupsAreExact) {
   EXPECT_GT(Pow2Params(0.0f, 2).scale, 0.0f);
 }
 
+TEST(GroupQuantizerTest, IntegerZeroPointsStayInTheCodeRange) {
+  struct Range {
+    float lo, hi;
+  };
+  for (int bits : {2, 3, 4, 8}) {
+    for (const Range& r : {Range{-0.3f, 0.9f}, Range{0.2f, 0.9f}, Range{-0.7f, -0.1f},
+                           Range{-1.0f, 1e-4f}, Range{0.5f, 0.5f}, Range{-2.0f, -2.0f},
+                           Range{0.0f, 0.0f}}) {
+      const GroupParams p = UniformParams(r.lo, r.hi, bits, ZeroPoint::kInteger);
+      EXPECT_EQ(p.zero, std::nearbyint(p.zero)) << bits << " " << r.lo << " " << r.hi;
+      EXPECT_GE(p.zero, 0.0f);
+      EXPECT_LE(p.zero, static_cast<float>(MaxCode(bits)));
+      EXPECT_EQ(p.scale, RoundToHalf(p.scale));
+      for (float w : {r.lo, r.hi}) {  // both ends within half a step (exact for constants)
+        const float d = DecodeCode(QuantizeToCode(w, p, WeightScheme::kUniform, bits), p,
+                                   WeightScheme::kUniform, bits);
+        EXPECT_LE(std::fabs(d - w), r.lo == r.hi ? 0.0f : 0.5f * p.scale + 1e-6f)
+            << bits << " [" << r.lo << ", " << r.hi << "] " << w;
+      }
+    }
+  }
+  const std::vector<float> w = {-0.4f, 0.1f, 0.3f, 0.05f};
+  const GroupParams p = ChooseGroupParams(w, {}, {}, WeightScheme::kUniform, 2,
+                                          DefaultClipRatios(), ZeroPoint::kInteger);
+  EXPECT_EQ(p.zero, std::nearbyint(p.zero));  // the clip search keeps the zero an integer
+}
+
 TEST(GroupQuantizerTest, Pow2CodesArePowersOfTwo) {
   const int bits = 3;  // exponents 0..3, magnitudes 1, 2, 4, 8
   const GroupParams p = Pow2Params(8.0f, bits);

@@ -114,6 +114,7 @@ TEST_F(ModelQuantizerTest, WrittenDirectoryParsesBack) {
       const WeightFormat* f = qc->LayerFormat(prefix);
       ASSERT_NE(f, nullptr) << prefix;
       EXPECT_EQ(f->sparsity, Sparsity::k2of4);
+      EXPECT_EQ(f->zero_point, ZeroPoint::kInteger);  // auto, for 2:4; checked by the reader
       EXPECT_TRUE(ReadQuantizedLinear(**store, prefix, *f, s.rows, s.cols).ok()) << prefix;
       EXPECT_FALSE((*store)->Contains(prefix + ".weight"));
     }
@@ -281,6 +282,31 @@ TEST(LayerConfigTest, GlobsAndStrictParsing) {
   EXPECT_EQ(lc->PlanFor("a.b", base).format.bits, 3);  // exact beats glob
   EXPECT_EQ(lc->PlanFor("a.c", base).format.bits, 8);
   EXPECT_EQ(lc->PlanFor("b", base).format.bits, base.format.bits);
+}
+
+// Auto: integer zero points for uniform 2:4 layers only; an explicit choice wins, at any level.
+TEST(LayerConfigTest, ZeroPointAutoAndOverrides) {
+  absl::StatusOr<LayerConfig> lc = ParseLayerConfig(
+      R"({"layers": {"sparse": {"sparsity": "2:4"},
+                     "sparse_frac": {"sparsity": "2:4", "zero_point": "fractional"},
+                     "dense_int": {"zero_point": "integer"},
+                     "back_to_auto": {"zero_point": "auto", "sparsity": "2:4"},
+                     "pow2": {"scheme": "pow2", "sparsity": "2:4"}}})",
+      "f");
+  ASSERT_TRUE(lc.ok()) << lc.status();
+  LayerPlan base;
+  EXPECT_EQ(lc->PlanFor("dense", base).format.zero_point, ZeroPoint::kFractional);
+  EXPECT_EQ(lc->PlanFor("sparse", base).format.zero_point, ZeroPoint::kInteger);
+  EXPECT_EQ(lc->PlanFor("sparse_frac", base).format.zero_point, ZeroPoint::kFractional);
+  EXPECT_EQ(lc->PlanFor("dense_int", base).format.zero_point, ZeroPoint::kInteger);
+  EXPECT_EQ(lc->PlanFor("pow2", base).format.zero_point, ZeroPoint::kFractional);
+  base.zero_point = ZeroPoint::kFractional;  // e.g. --zero-point fractional
+  EXPECT_EQ(lc->PlanFor("sparse", base).format.zero_point, ZeroPoint::kFractional);
+  EXPECT_EQ(lc->PlanFor("back_to_auto", base).format.zero_point, ZeroPoint::kInteger);
+  absl::StatusOr<LayerConfig> bad =
+      ParseLayerConfig(R"({"layers": {"x": {"zero_point": "half"}}})", "f");
+  EXPECT_THAT(std::string(bad.status().message()),
+              ::testing::HasSubstr("f: layers[\"x\"].zero_point"));
 }
 
 }  // namespace

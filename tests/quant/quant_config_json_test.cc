@@ -27,8 +27,13 @@ TEST(QuantConfigJsonTest, WeightFormatRoundTrip) {
   WeightFormat f;
   f.bits = 2;
   f.sparsity = Sparsity::k2of4;
+  f.zero_point = ZeroPoint::kInteger;
   EXPECT_EQ(WeightFormatToJson(f),
-            R"({"bits":2,"group_size":64,"scheme":"uniform","sparsity":"2:4"})");
+            R"({"bits":2,"group_size":64,"scheme":"uniform","sparsity":"2:4","zero_point":"integer"})");
+  EXPECT_EQ(*ParseWeightFormatJson(WeightFormatToJson(f), kWhere), f);
+  f.scheme = WeightScheme::kPow2;  // pow2 has no zero points: the field is left out
+  f.zero_point = ZeroPoint::kFractional;
+  EXPECT_EQ(WeightFormatToJson(f), R"({"bits":2,"group_size":64,"scheme":"pow2","sparsity":"2:4"})");
 }
 
 TEST(QuantConfigJsonTest, MissingFieldsTakeDefaults) {
@@ -37,6 +42,7 @@ TEST(QuantConfigJsonTest, MissingFieldsTakeDefaults) {
   EXPECT_EQ(f->group, 64);
   EXPECT_EQ(f->scheme, WeightScheme::kUniform);
   EXPECT_EQ(f->sparsity, Sparsity::kDense);
+  EXPECT_EQ(f->zero_point, ZeroPoint::kFractional);  // files written before the field
 }
 
 TEST(QuantConfigJsonTest, ErrorsNameTheField) {
@@ -50,6 +56,10 @@ TEST(QuantConfigJsonTest, ErrorsNameTheField) {
   EXPECT_THAT(Error(R"({"sparsity": "1:2"})"), HasSubstr("field \"sparsity\""));
   EXPECT_THAT(Error(R"({"group_size": 30, "sparsity": "2:4"})"), HasSubstr("field \"group_size\""));
   EXPECT_THAT(Error(R"({"bitz": 2})"), HasSubstr("field \"bitz\" is unknown"));
+  EXPECT_THAT(Error(R"({"zero_point": "half"})"), HasSubstr("field \"zero_point\""));
+  EXPECT_THAT(Error(R"({"zero_point": 1})"), HasSubstr("field \"zero_point\" is a number"));
+  EXPECT_THAT(Error(R"({"scheme": "pow2", "zero_point": "integer"})"),
+              HasSubstr("field \"zero_point\""));
   EXPECT_THAT(Error(R"({"bits": 8, "scheme": "pow2"})"), HasSubstr("field \"bits\""));
   EXPECT_THAT(Error(R"({"bits": 99999999999})"), HasSubstr("out of range"));
   EXPECT_THAT(Error("{}"), ::testing::Eq("ok"));

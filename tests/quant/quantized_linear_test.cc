@@ -16,6 +16,7 @@ namespace {
 
 using ::accllm::testing::AllFormats;
 using ::accllm::testing::RandomNormal;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 // Random codes, a random 2:4 pattern where needed, random fp16 parameters.
@@ -140,6 +141,29 @@ TEST(QuantizedLinearTest, ValidateFindsCorruption) {
     q.qweight.pop_back();
     EXPECT_THAT(ValidateQuantizedLinear(q.view()).message(), HasSubstr("qweight holds"));
   }
+}
+
+// A format that promises integer zero points (the 2:4 CPU kernel relies on it) is checked.
+TEST(QuantizedLinearTest, IntegerZeroPointsAreChecked) {
+  WeightFormat f;
+  f.bits = 2;
+  f.group = 8;
+  f.sparsity = Sparsity::k2of4;
+  f.zero_point = ZeroPoint::kInteger;
+  UnpackedLinear u = RandomUnpacked(f, 2, 12, 9);
+  for (size_t i = 0; i < u.zeros.size(); ++i) u.zeros[i] = static_cast<float>(i % 4);
+  absl::StatusOr<QuantizedLinear> good = PackLinear(u);
+  ASSERT_TRUE(good.ok()) << good.status();
+  for (float bad : {1.5f, -1.0f, 4.0f}) {
+    QuantizedLinear q = *good;
+    q.zeros[3] = FloatToHalf(bad);
+    EXPECT_THAT(ValidateQuantizedLinear(q.view()).message(),
+                AllOf(HasSubstr("zeros[1, 1]"), HasSubstr("expected an integer in 0 .. 3")))
+        << bad;
+  }
+  u.format.zero_point = ZeroPoint::kFractional;
+  u.zeros[0] = 0.5f;
+  EXPECT_TRUE(PackLinear(u).ok());  // fractional formats take any finite zero
 }
 
 }  // namespace

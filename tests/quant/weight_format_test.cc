@@ -88,6 +88,17 @@ TEST(WeightFormatTest, NamesRoundTrip) {
   EXPECT_FALSE(ParseWeightScheme("log").ok());
   EXPECT_FALSE(ParseSparsity("1:2").ok());
   EXPECT_EQ(Format(2, 64, Sparsity::k2of4).ToString(), "w2 uniform g64 2:4");
+  WeightFormat integer = Format(2, 64, Sparsity::k2of4);
+  integer.zero_point = ZeroPoint::kInteger;
+  EXPECT_EQ(integer.ToString(), "w2 uniform g64 2:4 int-zero");
+  for (ZeroPoint z : {ZeroPoint::kFractional, ZeroPoint::kInteger}) {
+    EXPECT_EQ(*ParseZeroPoint(ZeroPointName(z)), z);
+  }
+  EXPECT_FALSE(ParseZeroPoint("half").ok());
+  EXPECT_TRUE(ValidateWeightFormat(integer).ok());
+  integer.scheme = WeightScheme::kPow2;
+  EXPECT_THAT(std::string(ValidateWeightFormat(integer).message()),
+              ::testing::HasSubstr("zero point integer needs the uniform scheme"));
 }
 
 TEST(BitPackTest, RoundTripEveryWidthAndLength) {

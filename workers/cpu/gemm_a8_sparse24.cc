@@ -28,15 +28,25 @@ namespace HWY_NAMESPACE {
 // Highway 1.0.3's AVX3_DL target string lacks avx512vnni (see gemm_a8.cc); it has avx512vbmi.
 #define ACCLLM_S24_ATTR __attribute__((target(HWY_TARGET_STR ",avx512vnni")))
 
+// The 8 bytes at p in every qword, as a load (GCC turns a plain broadcast of stored data
+// into register shuffles, which compete with VPSHUFB).
+ACCLLM_S24_ATTR HWY_INLINE __m512i BroadcastLoad8(const uint8_t* p) {
+  __m512i r;
+  __asm__("vpbroadcastq %1, %0" : "=v"(r) : "m"(*reinterpret_cast<const int64_t*>(p)));
+  return r;
+}
+
 // One tile, kTok tokens (8, 4 or 1): per group the 64 activations of each token sit in one
 // register; per step the codes and gather indices are unpacked once for all tokens.
-template <int kTok>
+// kIntZero: integer zeros (see gemm_a8_sparse24.h), one VPDPBUSD per token and step.
+template <int kTok, bool kIntZero>
 ACCLLM_S24_ATTR void TileVnni(const uint8_t* codes, const uint8_t* positions, int64_t groups,
                               const uint16_t* scales, const uint16_t* zeros, const int8_t* x,
                               int64_t x_stride, const float* x_scale, float* y, int64_t y_stride,
                               int64_t rows) {
   const __m512i three = _mm512_set1_epi8(3);
   const __m512i ones = _mm512_set1_epi8(1);
+  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));  // x ^ 0x80 = x + 128 as u8
   // Byte 4r + i of a step gathers from block i / 2 of the step's 8 columns.
   const __m512i half_base = _mm512_set1_epi32(0x04040000);
   __m512 facc[kTok];
@@ -54,10 +64,20 @@ ACCLLM_S24_ATTR void TileVnni(const uint8_t* codes, const uint8_t* positions, in
     }
     _mm_prefetch(reinterpret_cast<const char*>(scales + (g + kAhead) * 16), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(zeros + (g + kAhead) * 16), _MM_HINT_T0);
+    const __m512 scale = LoadHalves16(scales + g * 16);
+    const __m512 zero = LoadHalves16(zeros + g * 16);
+    // Integer zeros: row r's zero in each of its 4 bytes (byte 4r + i), to subtract from codes.
+    const __m512i zero_bytes =
+        kIntZero ? _mm512_mullo_epi32(_mm512_cvtps_epi32(zero), _mm512_set1_epi32(0x01010101))
+                 : _mm512_setzero_si512();
     __m512i xw[kTok], dot[kTok], xsum[kTok];
+    __m512i code_sum = _mm512_setzero_si512();  // integer zeros: Σ(c − z) per row
+    // Integer zeros: the group's x + 128 of each token, read back 8 columns at a time.
+    alignas(64) uint8_t xbiased[kIntZero ? kTok : 1][64];
 #pragma GCC unroll 8
     for (int k = 0; k < kTok; ++k) {
       xw[k] = _mm512_loadu_si512(x + k * x_stride + g * 64);
+      if (kIntZero) _mm512_store_si512(xbiased[k], _mm512_xor_si512(xw[k], bias));
       dot[k] = _mm512_setzero_si512();
       xsum[k] = _mm512_setzero_si512();
     }
@@ -71,24 +91,70 @@ ACCLLM_S24_ATTR void TileVnni(const uint8_t* codes, const uint8_t* positions, in
         const __m512i c = _mm512_and_si512(_mm512_srli_epi16(cb, 2 * j), three);
         const __m512i idx = _mm512_add_epi8(_mm512_and_si512(_mm512_srli_epi16(pb, 2 * j), three),
                                             _mm512_add_epi8(half_base, _mm512_set1_epi8(8 * m)));
+        if (kIntZero) {
+          const __m512i cz = _mm512_sub_epi8(c, zero_bytes);  // in -3 .. 3
+          code_sum = _mm512_dpbusd_epi32(code_sum, ones, cz);
+          // The step's 8 columns in every 128-bit lane (a broadcast load), so the in-lane
+          // VPSHUFB gathers each row's 4: measured a little faster than VPERMB here.
+          const __m512i lane_idx = _mm512_sub_epi8(idx, _mm512_set1_epi8(8 * m));
 #pragma GCC unroll 8
-        for (int k = 0; k < kTok; ++k) {
-          const __m512i gx = _mm512_permutexvar_epi8(idx, xw[k]);
-          dot[k] = _mm512_dpbusd_epi32(dot[k], c, gx);
-          xsum[k] = _mm512_dpbusd_epi32(xsum[k], ones, gx);
+          for (int k = 0; k < kTok; ++k) {
+            const __m512i gx = _mm512_shuffle_epi8(BroadcastLoad8(xbiased[k] + 8 * m), lane_idx);
+            dot[k] = _mm512_dpbusd_epi32(dot[k], gx, cz);
+          }
+        } else {
+#pragma GCC unroll 8
+          for (int k = 0; k < kTok; ++k) {
+            const __m512i gx = _mm512_permutexvar_epi8(idx, xw[k]);
+            dot[k] = _mm512_dpbusd_epi32(dot[k], c, gx);
+            xsum[k] = _mm512_dpbusd_epi32(xsum[k], ones, gx);
+          }
         }
       }
     }
-    const __m512 scale = LoadHalves16(scales + g * 16);
-    const __m512 zero = LoadHalves16(zeros + g * 16);
+    if (kIntZero) {
+      // dot = Σ(c − z)(x + 128) − 128·Σ(c − z) = Σ(c − z)·x, the oracle's dot − z·xsum exactly
+      // (every term is an integer below 2^24, so the oracle's float arithmetic is exact too).
+      const __m512i offset = _mm512_slli_epi32(code_sum, 7);
 #pragma GCC unroll 8
-    for (int k = 0; k < kTok; ++k) {
-      // xsum: over each row's kept columns (the oracle's).
-      facc[k] = AddGroupTerm(facc[k], scale, zero, _mm512_cvtepi32_ps(dot[k]),
-                             _mm512_cvtepi32_ps(xsum[k]));
+      for (int k = 0; k < kTok; ++k) {
+        facc[k] = _mm512_add_ps(
+            facc[k],
+            _mm512_mul_ps(scale, _mm512_cvtepi32_ps(_mm512_sub_epi32(dot[k], offset))));
+      }
+    } else {
+#pragma GCC unroll 8
+      for (int k = 0; k < kTok; ++k) {
+        // xsum: over each row's kept columns (the oracle's).
+        facc[k] = AddGroupTerm(facc[k], scale, zero, _mm512_cvtepi32_ps(dot[k]),
+                               _mm512_cvtepi32_ps(xsum[k]));
+      }
     }
   }
   StoreTileRows<kTok>(facc, x_scale, y, y_stride, rows);
+}
+
+// Every token of one tile through the kernel of its zero-point kind.
+template <bool kIntZero>
+void TileAllTokens(const uint8_t* codes, const uint8_t* positions, int64_t groups,
+                   const uint16_t* scales, const uint16_t* zeros, const int8_t* xb,
+                   int64_t x_stride, const float* x_scale, int64_t n, float* y, int64_t y_stride,
+                   int64_t rows) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {  // the steps' codes and indices unpacked for 8 tokens
+    TileVnni<8, kIntZero>(codes, positions, groups, scales, zeros, xb + i * x_stride, x_stride,
+                          x_scale + i, y + i * y_stride, y_stride, rows);
+  }
+  for (; i + 4 <= n; i += 4) {
+    TileVnni<4, kIntZero>(codes, positions, groups, scales, zeros, xb + i * x_stride, x_stride,
+                          x_scale + i, y + i * y_stride, y_stride, rows);
+  }
+  for (; i < n; ++i) {
+    // One token: the fractional form (exact for integer zeros too) has fewer steps' ops
+    // than the integer one, whose savings need several tokens to share a step's unpacking.
+    TileVnni<1, false>(codes, positions, groups, scales, zeros, xb + i * x_stride, x_stride,
+                          x_scale + i, y + i * y_stride, y_stride, rows);
+  }
 }
 #endif  // ACCLLM_S24_VNNI
 
@@ -104,18 +170,10 @@ void Sparse24Tiles(const TiledSparse24& w, const PreparedA8& x, int64_t tile_beg
     const int64_t rows = std::min<int64_t>(16, w.rows - t * 16);
     int64_t i = 0;
 #if ACCLLM_S24_VNNI
-    for (; i + 8 <= x.n; i += 8) {  // the steps' codes and indices unpacked for 8 tokens
-      TileVnni<8>(codes, positions, w.groups, scales, zeros, xb + i * x_stride, x_stride,
-                  x.scale.data() + i, y + i * w.rows + t * 16, w.rows, rows);
-    }
-    for (; i + 4 <= x.n; i += 4) {
-      TileVnni<4>(codes, positions, w.groups, scales, zeros, xb + i * x_stride, x_stride,
-                  x.scale.data() + i, y + i * w.rows + t * 16, w.rows, rows);
-    }
-    for (; i < x.n; ++i) {
-      TileVnni<1>(codes, positions, w.groups, scales, zeros, xb + i * x_stride, x_stride,
-                  x.scale.data() + i, y + i * w.rows + t * 16, w.rows, rows);
-    }
+    (w.integer_zeros ? TileAllTokens<true> : TileAllTokens<false>)(
+        codes, positions, w.groups, scales, zeros, xb, x_stride, x.scale.data(), x.n,
+        y + t * 16, w.rows, rows);
+    i = x.n;
 #endif
     // Any other target: the same sums in plain C.
     for (; i < x.n; ++i) {

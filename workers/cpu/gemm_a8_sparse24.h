@@ -1,8 +1,12 @@
 // Y = X Wᵀ for 2:4-sparse W2 weights (tiled_sparse24.h) and the A8 activations of n tokens,
 // with runtime SIMD dispatch. On AVX-512 VNNI each step gathers every row's 4 activations
-// (VPERMB) and forms the kept weights' dot and their activation sum (the 2:4 zero-point
-// term) with VPDPBUSD: 4 of 8 multiplies per step, the pruned half skipped. Bit-exact with
-// the scalar oracle (MatVecA8) per token.
+// (VPERMB) and multiplies only the kept weights with VPDPBUSD, the pruned half skipped.
+// The zero point needs Σ(c − z)·x over each row's kept columns:
+//   - fractional zeros: Σc·x and the kept activations' sum Σx, two VPDPBUSD per token;
+//   - integer zeros: (x + 128) as the unsigned operand and (c − z) as the signed one, one
+//     VPDPBUSD per token; the + 128 is taken off once per row (128·Σ(c − z), shared by all
+//     tokens).
+// Bit-exact with the scalar oracle (MatVecA8) per token either way.
 #ifndef ACCLLM_WORKERS_CPU_GEMM_A8_SPARSE24_H_
 #define ACCLLM_WORKERS_CPU_GEMM_A8_SPARSE24_H_
 

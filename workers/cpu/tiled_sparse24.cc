@@ -18,6 +18,7 @@ absl::StatusOr<TiledSparse24> TileSparse24(const QuantizedLinearView& q) {
   t.cols = q.layout.cols;
   t.tiles = (t.rows + 15) / 16;
   t.groups = t.cols / 64;
+  t.integer_zeros = f.zero_point == ZeroPoint::kInteger;
   t.codes.assign(t.tiles * t.groups * 128, 0);
   t.positions.assign(t.codes.size(), 0);
   t.scales.assign(t.tiles * t.groups * 16, 0);

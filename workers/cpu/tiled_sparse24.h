@@ -29,6 +29,8 @@ struct TiledSparse24 {
   AlignedVector<uint8_t> positions;  // [tiles, groups, 2, 64]
   std::vector<uint16_t> scales;      // [tiles, groups, 16] fp16
   std::vector<uint16_t> zeros;       // [tiles, groups, 16] fp16
+  // Zeros are integers in 0..3 (ZeroPoint::kInteger): the kernel multiplies c - z.
+  bool integer_zeros = false;
 
   int64_t bytes() const {
     return static_cast<int64_t>(codes.size() + positions.size() + 2 * scales.size() +

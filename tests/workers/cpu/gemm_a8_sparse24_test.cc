@@ -12,11 +12,15 @@
 namespace accllm {
 namespace {
 
-QuantizedLinear RandomSparse(int64_t rows, int64_t cols, uint64_t seed) {
+QuantizedLinear RandomSparse(int64_t rows, int64_t cols, uint64_t seed,
+                             ZeroPoint zero_point = ZeroPoint::kFractional) {
   std::mt19937_64 rng(seed);
   UnpackedLinear u;
-  u.format = {
-      .bits = 2, .scheme = WeightScheme::kUniform, .group = 64, .sparsity = Sparsity::k2of4};
+  u.format = {.bits = 2,
+              .scheme = WeightScheme::kUniform,
+              .group = 64,
+              .sparsity = Sparsity::k2of4,
+              .zero_point = zero_point};
   u.rows = rows;
   u.cols = cols;
   u.codes.resize(rows * cols);
@@ -30,22 +34,29 @@ QuantizedLinear RandomSparse(int64_t rows, int64_t cols, uint64_t seed) {
   return testing::PackWithRandomParams(u, cols / 64, 4.0f, rng);
 }
 
-// Bit-exact with the oracle per token on every target: ragged row tiles, the 8-, 4- and
-// 1-token paths, an all-zero token.
+// Bit-exact with the oracle per token on every target, with fractional and with integer zero
+// points: ragged row tiles, the 8-, 4- and 1-token paths, an all-zero token, a token at the
+// A8 extremes (±127, so x + 128 spans 1 .. 255).
 TEST(GemmA8Sparse24Test, EqualsTheScalarOraclePerToken) {
   struct Shape {
     int64_t rows, cols;
   };
+  for (ZeroPoint zero_point : {ZeroPoint::kFractional, ZeroPoint::kInteger})
   for (const Shape& s : {Shape{37, 128}, Shape{16, 64}, Shape{5, 192}}) {
-    const QuantizedLinear q = RandomSparse(s.rows, s.cols, s.rows + s.cols);
+    SCOPED_TRACE(ZeroPointName(zero_point));
+    const QuantizedLinear q = RandomSparse(s.rows, s.cols, s.rows + s.cols, zero_point);
     absl::StatusOr<TiledSparse24> tiled = TileSparse24(q.view());
     ASSERT_TRUE(tiled.ok()) << tiled.status();
+    EXPECT_EQ(tiled->integer_zeros, zero_point == ZeroPoint::kInteger);
     for (int64_t n : {1, 5, 13}) {  // the 1-, 4- and 8-token kernels
       std::vector<float> x(n * s.cols);
       std::mt19937_64 rng(n);
       std::normal_distribution<float> normal(0.0f, 1.0f);
       for (float& v : x) v = normal(rng);
       if (n > 1) std::fill(x.begin() + s.cols, x.begin() + 2 * s.cols, 0.0f);
+      if (n > 2) {
+        for (int64_t c = 0; c < s.cols; ++c) x[2 * s.cols + c] = c % 2 ? 1.0f : -1.0f;
+      }
       std::vector<float> expected(n * s.rows);
       for (int64_t i = 0; i < n; ++i) {
         const A8Vector xi = QuantizeA8({x.data() + i * s.cols, size_t(s.cols)});
