@@ -89,20 +89,21 @@ ACCLLM_S24_ATTR void TileVnni(const uint8_t* codes, const uint8_t* positions, in
       for (int j = 0; j < 4; ++j) {
         const int m = 4 * q + j;
         const __m512i c = _mm512_and_si512(_mm512_srli_epi16(cb, 2 * j), three);
-        const __m512i idx = _mm512_add_epi8(_mm512_and_si512(_mm512_srli_epi16(pb, 2 * j), three),
-                                            _mm512_add_epi8(half_base, _mm512_set1_epi8(8 * m)));
+        // Each byte's column inside the step's 8.
+        const __m512i step_idx = _mm512_add_epi8(
+            _mm512_and_si512(_mm512_srli_epi16(pb, 2 * j), three), half_base);
         if (kIntZero) {
           const __m512i cz = _mm512_sub_epi8(c, zero_bytes);  // in -3 .. 3
           code_sum = _mm512_dpbusd_epi32(code_sum, ones, cz);
           // The step's 8 columns in every 128-bit lane (a broadcast load), so the in-lane
           // VPSHUFB gathers each row's 4: measured a little faster than VPERMB here.
-          const __m512i lane_idx = _mm512_sub_epi8(idx, _mm512_set1_epi8(8 * m));
 #pragma GCC unroll 8
           for (int k = 0; k < kTok; ++k) {
-            const __m512i gx = _mm512_shuffle_epi8(BroadcastLoad8(xbiased[k] + 8 * m), lane_idx);
+            const __m512i gx = _mm512_shuffle_epi8(BroadcastLoad8(xbiased[k] + 8 * m), step_idx);
             dot[k] = _mm512_dpbusd_epi32(dot[k], gx, cz);
           }
         } else {
+          const __m512i idx = _mm512_add_epi8(step_idx, _mm512_set1_epi8(8 * m));  // in the 64
 #pragma GCC unroll 8
           for (int k = 0; k < kTok; ++k) {
             const __m512i gx = _mm512_permutexvar_epi8(idx, xw[k]);
@@ -153,7 +154,7 @@ void TileAllTokens(const uint8_t* codes, const uint8_t* positions, int64_t group
     // One token: the fractional form (exact for integer zeros too) has fewer steps' ops
     // than the integer one, whose savings need several tokens to share a step's unpacking.
     TileVnni<1, false>(codes, positions, groups, scales, zeros, xb + i * x_stride, x_stride,
-                          x_scale + i, y + i * y_stride, y_stride, rows);
+                       x_scale + i, y + i * y_stride, y_stride, rows);
   }
 }
 #endif  // ACCLLM_S24_VNNI

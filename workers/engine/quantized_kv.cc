@@ -147,15 +147,15 @@ void QuantizedSequenceKv::AttendKvHeads(int32_t layer, int64_t pos, std::span<co
   const ModelConfig& c = config_;
   const KvFormat& f = store_.format();
   const int hd = c.head_dim();
-  const int group = c.n_heads / c.n_kv_heads;
-  const int64_t cb = store_.code_bytes();
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   if (f.bits == 4 && hd % 2 == 0) {
     for (int32_t g = g_begin; g < g_end; ++g) {
       AttendKv4Block(layer, pos, 1, q.data(), out.data(), static_cast<int64_t>(q.size()), g);
     }
     return;
   }
+  const int group = c.n_heads / c.n_kv_heads;
+  const int64_t cb = store_.code_bytes();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   // KV8: the scalar functions of quant/kv_quant.h, one query head at a time.
   thread_local AttendScratch sc;  // tokens of one sequence may attend concurrently
   const int64_t qa = QuantizedWindowStart(pos);
