@@ -10,6 +10,7 @@
 #include "hwy/highway.h"         // HWY_EXPORT, HWY_DYNAMIC_DISPATCH
 // After highway.h, so it is re-included per target like this file.
 #include "workers/cpu/vnni_tile-inl.h"  // LoadHalves16, AddGroupTerm, StoreTileRows
+#include "workers/cpu/gemm_a8_avx2-inl.h"  // TileG64Avx2
 
 #undef ACCLLM_GEMM_X86
 #undef ACCLLM_GEMM_VNNI
@@ -251,6 +252,29 @@ ACCLLM_VNNI_ATTR void DotsVnniBits(const uint8_t* chunks, int64_t num_chunks, in
 }
 #endif  // ACCLLM_GEMM_VNNI
 
+#if ACCLLM_GEMM_AVX2_TILES
+template <int kBits>
+void TilesG64Avx2(const TiledLinear& w, const PreparedA8& x, int64_t tile_begin,
+                  int64_t tile_end, float* y) {
+  for (int64_t t = tile_begin; t < tile_end; ++t) {
+    const uint16_t* scales = w.scales.data() + t * w.groups * 16;
+    const uint16_t* zeros = w.zeros.data() + t * w.groups * 16;
+    const int64_t rows = std::min<int64_t>(16, w.rows - t * 16);
+    int64_t i = 0;
+    for (; i + 4 <= x.n; i += 4) {
+      TileG64Avx2<kBits, 4>(w.tile_codes(t), w.chunk_bytes, w.groups, scales, zeros, x.quad(i / 4),
+                            x.group_sums.data() + i * x.groups, x.scale.data() + i,
+                            y + i * w.rows + t * 16, w.rows, rows);
+    }
+    for (; i < x.n; ++i) {
+      TileG64Avx2<kBits, 1>(w.tile_codes(t), w.chunk_bytes, w.groups, scales, zeros,
+                            x.token_x4(i), x.group_sums.data() + i * x.groups, x.scale.data() + i,
+                            y + i * w.rows + t * 16, w.rows, rows);
+    }
+  }
+}
+#endif  // ACCLLM_GEMM_AVX2_TILES
+
 #if ACCLLM_GEMM_X86
 // One token: AVX2 VPMADDUBSW + VPMADDWD (W2/W4 only: u8 codes ≤ 15, so the i16 pairs
 // never saturate).
@@ -339,6 +363,11 @@ void GemmTiles(const TiledLinear& w, const PreparedA8& x, int64_t tile_begin, in
       default:
         return TilesG64Vnni<8>(w, x, tile_begin, tile_end, y);
     }
+  }
+#elif ACCLLM_GEMM_AVX2_TILES
+  if (w.group == 64 && w.cols % 64 == 0 && w.bits != 8) {
+    return w.bits == 2 ? TilesG64Avx2<2>(w, x, tile_begin, tile_end, y)
+                       : TilesG64Avx2<4>(w, x, tile_begin, tile_end, y);
   }
 #endif
   const hn::CappedTag<float, 16> df;  // as many of the 16 lanes as the target holds

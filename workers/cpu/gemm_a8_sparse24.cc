@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "workers/cpu/gemm_a8_sparse24.cc"
@@ -10,6 +11,7 @@
 #include "hwy/highway.h"         // HWY_EXPORT, HWY_DYNAMIC_DISPATCH
 // After highway.h, so it is re-included per target like this file.
 #include "workers/cpu/vnni_tile-inl.h"  // LoadHalves16, AddGroupTerm, StoreTileRows
+#include "workers/cpu/gemm_a8_sparse24_avx2-inl.h"  // TileS24Avx2
 #include "model/dtype.h"         // HalfToFloat
 
 #undef ACCLLM_S24_VNNI
@@ -159,10 +161,39 @@ void TileAllTokens(const uint8_t* codes, const uint8_t* positions, int64_t group
 }
 #endif  // ACCLLM_S24_VNNI
 
+#if ACCLLM_GEMM_AVX2_TILES
+// Every token of one tile. Integer zeros take (x + 128) from `biased` for blocks of 4 tokens;
+// a single token takes the fractional form (exact for integer zeros too), as with VNNI.
+void TileAllTokensAvx2(bool integer_zeros, const uint8_t* codes, const uint8_t* positions,
+                       int64_t groups, const uint16_t* scales, const uint16_t* zeros,
+                       const uint8_t* raw, const uint8_t* biased, int64_t x_stride,
+                       const float* x_scale, int64_t n, float* y, int64_t y_stride, int64_t rows) {
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    (integer_zeros ? TileS24Avx2<4, true> : TileS24Avx2<4, false>)(
+        codes, positions, groups, scales, zeros, (integer_zeros ? biased : raw) + i * x_stride,
+        x_stride, x_scale + i, y + i * y_stride, y_stride, rows);
+  }
+  for (; i < n; ++i) {
+    TileS24Avx2<1, false>(codes, positions, groups, scales, zeros, raw + i * x_stride, x_stride,
+                          x_scale + i, y + i * y_stride, y_stride, rows);
+  }
+}
+#endif  // ACCLLM_GEMM_AVX2_TILES
+
 void Sparse24Tiles(const TiledSparse24& w, const PreparedA8& x, int64_t tile_begin,
                    int64_t tile_end, float* y) {
   const int64_t x_stride = x.chunks * 16;  // bytes per token
   const int8_t* xb = reinterpret_cast<const int8_t*>(x.x4.data());
+#if ACCLLM_GEMM_AVX2_TILES && !ACCLLM_S24_VNNI
+  // Integer zeros: x + 128 (x ^ 0x80) as u8, once per call for all tiles.
+  std::vector<uint8_t> biased;
+  if (w.integer_zeros && x.n >= 4) {
+    biased.resize(static_cast<size_t>(x.n / 4 * 4 * x_stride));
+    const uint8_t* raw = reinterpret_cast<const uint8_t*>(xb);
+    for (size_t b = 0; b < biased.size(); ++b) biased[b] = raw[b] ^ 0x80;
+  }
+#endif
   for (int64_t t = tile_begin; t < tile_end; ++t) {
     const uint8_t* codes = w.codes.data() + t * w.groups * 128;
     const uint8_t* positions = w.positions.data() + t * w.groups * 128;
@@ -174,6 +205,11 @@ void Sparse24Tiles(const TiledSparse24& w, const PreparedA8& x, int64_t tile_beg
     (w.integer_zeros ? TileAllTokens<true> : TileAllTokens<false>)(
         codes, positions, w.groups, scales, zeros, xb, x_stride, x.scale.data(), x.n,
         y + t * 16, w.rows, rows);
+    i = x.n;
+#elif ACCLLM_GEMM_AVX2_TILES
+    TileAllTokensAvx2(w.integer_zeros, codes, positions, w.groups, scales, zeros,
+                      reinterpret_cast<const uint8_t*>(xb), biased.data(), x_stride,
+                      x.scale.data(), x.n, y + t * 16, w.rows, rows);
     i = x.n;
 #endif
     // Any other target: the same sums in plain C.

@@ -12,11 +12,18 @@
 #include "hwy/highway.h"         // HWY_EXPORT, HWY_DYNAMIC_DISPATCH
 
 #undef ACCLLM_INT8_VNNI
+#undef ACCLLM_INT8_AVX2
 #if HWY_TARGET == HWY_AVX3_DL
 #include <immintrin.h>
 #define ACCLLM_INT8_VNNI 1
 #else
 #define ACCLLM_INT8_VNNI 0
+#endif
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3
+#include <immintrin.h>
+#define ACCLLM_INT8_AVX2 1
+#else
+#define ACCLLM_INT8_AVX2 0
 #endif
 
 HWY_BEFORE_NAMESPACE();
@@ -76,6 +83,45 @@ ACCLLM_INT8_VNNI_ATTR void TileVnni(const int8_t* blocks, int64_t steps, const u
 }
 #endif  // ACCLLM_INT8_VNNI
 
+#if ACCLLM_INT8_AVX2
+// kTok tokens against one tile without VNNI: VPMADDUBSW wants one unsigned operand, and
+// a +128 bias would let its i16 pairs saturate (255 · 127 · 2 > 2^15), so the signs move to
+// the activations instead: |w| (u8, at most 128) times sign(w) · x (s8, |x| ≤ 127), pairs at
+// most 2 · 128 · 127 < 2^15 — exact. Rows 0..7 and 8..15 are the two 32-byte halves.
+template <int kTok>
+void TileAvx2(const int8_t* blocks, int64_t steps, const int8_t* x, int64_t x_stride, int32_t* out,
+              int64_t out_stride, int64_t rows) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i acc[kTok][2];
+#pragma GCC unroll 4
+  for (int t = 0; t < kTok; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_si256();
+  for (int64_t s = 0; s < steps; ++s) {
+    _mm_prefetch(reinterpret_cast<const char*>(blocks + (s + 16) * 64), _MM_HINT_T0);
+    const __m256i w_lo = _mm256_load_si256(reinterpret_cast<const __m256i*>(blocks + s * 64));
+    const __m256i w_hi = _mm256_load_si256(reinterpret_cast<const __m256i*>(blocks + s * 64 + 32));
+    const __m256i a_lo = _mm256_abs_epi8(w_lo), a_hi = _mm256_abs_epi8(w_hi);
+#pragma GCC unroll 4
+    for (int t = 0; t < kTok; ++t) {
+      int32_t word;
+      std::memcpy(&word, x + t * x_stride + s * 4, 4);
+      const __m256i xb = _mm256_set1_epi32(word);
+      acc[t][0] = _mm256_add_epi32(
+          acc[t][0],
+          _mm256_madd_epi16(_mm256_maddubs_epi16(a_lo, _mm256_sign_epi8(xb, w_lo)), ones));
+      acc[t][1] = _mm256_add_epi32(
+          acc[t][1],
+          _mm256_madd_epi16(_mm256_maddubs_epi16(a_hi, _mm256_sign_epi8(xb, w_hi)), ones));
+    }
+  }
+  for (int t = 0; t < kTok; ++t) {
+    alignas(32) int32_t lanes[16];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), acc[t][0]);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes + 8), acc[t][1]);
+    std::memcpy(out + t * out_stride, lanes, static_cast<size_t>(rows) * 4);
+  }
+}
+#endif  // ACCLLM_INT8_AVX2
+
 void Int8Tiles(const TiledInt8& w, const int8_t* x, int64_t x_stride, int64_t n, int64_t tile_begin,
                int64_t tile_end, int32_t* dots) {
 #if ACCLLM_INT8_VNNI
@@ -104,6 +150,20 @@ void Int8Tiles(const TiledInt8& w, const int8_t* x, int64_t x_stride, int64_t n,
     run(std::integral_constant<int, 4>());
     run(std::integral_constant<int, 2>());
     run(std::integral_constant<int, 1>());
+  }
+#elif ACCLLM_INT8_AVX2
+  for (int64_t t = tile_begin; t < tile_end; ++t) {
+    const int8_t* blocks = w.blocks.data() + t * w.steps * 64;
+    const int64_t rows = std::min<int64_t>(16, w.rows - t * 16);
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+      TileAvx2<4>(blocks, w.steps, x + i * x_stride, x_stride, dots + i * w.rows + t * 16, w.rows,
+                  rows);
+    }
+    for (; i < n; ++i) {
+      TileAvx2<1>(blocks, w.steps, x + i * x_stride, x_stride, dots + i * w.rows + t * 16, w.rows,
+                  rows);
+    }
   }
 #else
   for (int64_t t = tile_begin; t < tile_end; ++t) {

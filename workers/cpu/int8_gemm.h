@@ -4,7 +4,8 @@
 // 64-byte block holding 16 rows × 4 consecutive columns (byte 4r + i = row r,
 // column 4k + i), the order a u8×s8→i32 dot (VPDPBUSD) consumes. VPDPBUSD wants
 // one unsigned operand, so the activations are biased by +128 (x ^ 0x80) and
-// 128 · Σ_c w[r, c] is taken back off: the integers are exact on every target.
+// 128 · Σ_c w[r, c] is taken back off: the integers are exact on every target. Without
+// VNNI (AVX2) the signs of w move onto x instead, which needs |x| ≤ 127 (A8's range).
 #ifndef ACCLLM_WORKERS_CPU_INT8_GEMM_H_
 #define ACCLLM_WORKERS_CPU_INT8_GEMM_H_
 
@@ -28,7 +29,8 @@ struct TiledInt8 {
 TiledInt8 TileInt8(const int8_t* q, int64_t rows, int64_t cols);
 
 // dots[i, r] = Σ_c w[r, c] · x[i, c] for n tokens; x rows are `x_stride` ≥ 4 · steps bytes
-// apart, zero past cols. dots: [n, rows]. `pool` may be null; threads split the row tiles.
+// apart, zero past cols, each in [-127, 127]. dots: [n, rows]. `pool` may be null;
+// threads split the row tiles.
 void Int8Gemm(const TiledInt8& w, const int8_t* x, int64_t x_stride, int64_t n, int32_t* dots,
               ThreadPool* pool);
 

@@ -1,0 +1,147 @@
+// The 2:4 W2 × A8 tile kernel for x86 without VNNI (AVX2, and AVX-512 without VNNI): the
+// counterpart of gemm_a8_sparse24.cc's VPDPBUSD kernel, bit-exact with the scalar oracle
+// like it. Rows 0..7 and 8..15 of a tile are the two 32-byte halves of each 64-byte block.
+// Per step (8 input columns, 4 kept per row) the step's 8 activations are broadcast to
+// every 128-bit lane and VPSHUFB gathers each row's 4 (the indices stay in-lane), then
+// VPMADDUBSW forms the products in i16, summed across the group's 8 steps in i16 and
+// widened once per group. Bounds (|x| ≤ 127): fractional zeros, c·x pairs ≤ 762 and x
+// pairs ≤ 254; integer zeros, (x + 128)·(c − z) pairs ≤ 1530; 8 steps stay below 2^15.
+// Re-included per SIMD target.
+
+// Per-target include guard (toggled by foreach_target).
+#if defined(ACCLLM_WORKERS_CPU_GEMM_A8_SPARSE24_AVX2_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef ACCLLM_WORKERS_CPU_GEMM_A8_SPARSE24_AVX2_INL_H_
+#undef ACCLLM_WORKERS_CPU_GEMM_A8_SPARSE24_AVX2_INL_H_
+#else
+#define ACCLLM_WORKERS_CPU_GEMM_A8_SPARSE24_AVX2_INL_H_
+#endif
+
+#include <cstdint>
+#include <cstring>
+
+#include "hwy/highway.h"                   // HWY_TARGET, HWY_INLINE
+#include "workers/cpu/gemm_a8_avx2-inl.h"  // LoadHalves8, AddGroupTerm8, StoreTileRows8
+
+HWY_BEFORE_NAMESPACE();
+namespace accllm {
+namespace HWY_NAMESPACE {
+
+#if ACCLLM_GEMM_AVX2_TILES
+// The 8 bytes at p in every qword (a load-port broadcast, VPBROADCASTQ from memory).
+HWY_INLINE __m256i Broadcast8(const uint8_t* p) {
+  int64_t v;
+  std::memcpy(&v, p, 8);
+  return _mm256_set1_epi64x(v);
+}
+
+// One tile, kTok tokens of x (rows x_stride bytes apart: raw int8 for fractional zeros,
+// x + 128 as u8 for kIntZero). Each step's codes and gather indices are unpacked once for
+// all tokens.
+template <int kTok, bool kIntZero>
+void TileS24Avx2(const uint8_t* codes, const uint8_t* positions, int64_t groups,
+                 const uint16_t* scales, const uint16_t* zeros, const uint8_t* x, int64_t x_stride,
+                 const float* x_scale, float* y, int64_t y_stride, int64_t rows) {
+  const __m256i three = _mm256_set1_epi8(3);
+  const __m256i ones8 = _mm256_set1_epi8(1);
+  const __m256i ones16 = _mm256_set1_epi16(1);
+  // Byte 4r + i of a step gathers from block i / 2 of the step's 8 columns.
+  const __m256i half_base = _mm256_set1_epi32(0x04040000);
+  constexpr int64_t kAhead = 8;  // groups prefetched ahead (see gemm_a8.cc)
+  __m256 facc[kTok][2];
+#pragma GCC unroll 4
+  for (int k = 0; k < kTok; ++k) facc[k][0] = facc[k][1] = _mm256_setzero_ps();
+  for (int64_t g = 0; g < groups; ++g) {
+#pragma GCC unroll 2
+    for (int line = 0; line < 2; ++line) {
+      _mm_prefetch(reinterpret_cast<const char*>(codes + (g + kAhead) * 128 + line * 64),
+                   _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(positions + (g + kAhead) * 128 + line * 64),
+                   _MM_HINT_T0);
+    }
+    _mm_prefetch(reinterpret_cast<const char*>(scales + (g + kAhead) * 16), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(zeros + (g + kAhead) * 16), _MM_HINT_T0);
+    __m256 scale[2], zero[2];
+    __m256i zero_bytes[2];  // integer zeros: row r's zero in each of its 4 bytes
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      scale[h] = LoadHalves8(scales + g * 16 + h * 8);
+      zero[h] = LoadHalves8(zeros + g * 16 + h * 8);
+      zero_bytes[h] =
+          kIntZero ? _mm256_mullo_epi32(_mm256_cvtps_epi32(zero[h]), _mm256_set1_epi32(0x01010101))
+                   : _mm256_setzero_si256();
+    }
+    __m256i dot[kTok][2], xsum[kTok][2];
+    __m256i code_sum[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};  // Σ(c − z)
+#pragma GCC unroll 4
+    for (int k = 0; k < kTok; ++k) {
+      dot[k][0] = dot[k][1] = xsum[k][0] = xsum[k][1] = _mm256_setzero_si256();
+    }
+#pragma GCC unroll 2
+    for (int q = 0; q < 2; ++q) {
+      __m256i cb[2], pb[2];
+#pragma GCC unroll 2
+      for (int h = 0; h < 2; ++h) {
+        cb[h] =
+            _mm256_load_si256(reinterpret_cast<const __m256i*>(codes + g * 128 + q * 64 + h * 32));
+        pb[h] = _mm256_load_si256(
+            reinterpret_cast<const __m256i*>(positions + g * 128 + q * 64 + h * 32));
+      }
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) {
+        const int m = 4 * q + j;
+        __m256i c[2], idx[2];
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; ++h) {
+          c[h] = _mm256_and_si256(_mm256_srli_epi16(cb[h], 2 * j), three);
+          idx[h] =
+              _mm256_add_epi8(_mm256_and_si256(_mm256_srli_epi16(pb[h], 2 * j), three), half_base);
+          if (kIntZero) {
+            c[h] = _mm256_sub_epi8(c[h], zero_bytes[h]);  // c − z in -3 .. 3
+            code_sum[h] = _mm256_add_epi16(code_sum[h], _mm256_maddubs_epi16(ones8, c[h]));
+          }
+        }
+#pragma GCC unroll 4
+        for (int k = 0; k < kTok; ++k) {
+          const __m256i step_x = Broadcast8(x + k * x_stride + g * 64 + 8 * m);
+#pragma GCC unroll 2
+          for (int h = 0; h < 2; ++h) {
+            const __m256i gx = _mm256_shuffle_epi8(step_x, idx[h]);
+            if (kIntZero) {
+              dot[k][h] = _mm256_add_epi16(dot[k][h], _mm256_maddubs_epi16(gx, c[h]));
+            } else {
+              dot[k][h] = _mm256_add_epi16(dot[k][h], _mm256_maddubs_epi16(c[h], gx));
+              xsum[k][h] = _mm256_add_epi16(xsum[k][h], _mm256_maddubs_epi16(ones8, gx));
+            }
+          }
+        }
+      }
+    }
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      // Integer zeros: Σ(c − z)(x + 128) − 128·Σ(c − z) = Σ(c − z)·x, the oracle's
+      // dot − z·xsum exactly (integers below 2^24, so its float arithmetic is exact too).
+      const __m256i offset = kIntZero ? _mm256_slli_epi32(_mm256_madd_epi16(code_sum[h], ones16), 7)
+                                      : _mm256_setzero_si256();
+#pragma GCC unroll 4
+      for (int k = 0; k < kTok; ++k) {
+        const __m256i d = _mm256_madd_epi16(dot[k][h], ones16);
+        if (kIntZero) {
+          facc[k][h] = _mm256_add_ps(
+              facc[k][h], _mm256_mul_ps(scale[h], _mm256_cvtepi32_ps(_mm256_sub_epi32(d, offset))));
+        } else {
+          // xsum: over each row's kept columns (the oracle's).
+          facc[k][h] = AddGroupTerm8(facc[k][h], scale[h], zero[h], d,
+                                     _mm256_cvtepi32_ps(_mm256_madd_epi16(xsum[k][h], ones16)));
+        }
+      }
+    }
+  }
+  StoreTileRows8<kTok>(facc, x_scale, y, y_stride, rows);
+}
+#endif  // ACCLLM_GEMM_AVX2_TILES
+
+}  // namespace HWY_NAMESPACE
+}  // namespace accllm
+HWY_AFTER_NAMESPACE();
+
+#endif  // ACCLLM_WORKERS_CPU_GEMM_A8_SPARSE24_AVX2_INL_H_
