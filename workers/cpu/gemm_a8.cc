@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "workers/cpu/gemm_a8.cc"
@@ -256,21 +257,24 @@ ACCLLM_VNNI_ATTR void DotsVnniBits(const uint8_t* chunks, int64_t num_chunks, in
 template <int kBits>
 void TilesG64Avx2(const TiledLinear& w, const PreparedA8& x, int64_t tile_begin,
                   int64_t tile_end, float* y) {
+  const int64_t quad_stride = x.chunks * 16;
   for (int64_t t = tile_begin; t < tile_end; ++t) {
     const uint16_t* scales = w.scales.data() + t * w.groups * 16;
     const uint16_t* zeros = w.zeros.data() + t * w.groups * 16;
     const int64_t rows = std::min<int64_t>(16, w.rows - t * 16);
+    auto run = [&](int64_t i, auto tok, const int32_t* x4) {
+      TileG64Avx2<kBits, decltype(tok)::value>(
+          w.tile_codes(t), w.chunk_bytes, w.groups, scales, zeros, x4, quad_stride,
+          x.group_sums.data() + i * x.groups, x.scale.data() + i, y + i * w.rows + t * 16,
+          w.rows, rows);
+    };
     int64_t i = 0;
-    for (; i + 4 <= x.n; i += 4) {
-      TileG64Avx2<kBits, 4>(w.tile_codes(t), w.chunk_bytes, w.groups, scales, zeros, x.quad(i / 4),
-                            x.group_sums.data() + i * x.groups, x.scale.data() + i,
-                            y + i * w.rows + t * 16, w.rows, rows);
+    // 8 tokens per unpacked step where there are 8 (W2: its sums need no flush mid-group).
+    if constexpr (kBits == 2) {
+      for (; i + 8 <= x.n; i += 8) run(i, std::integral_constant<int, 8>(), x.quad(i / 4));
     }
-    for (; i < x.n; ++i) {
-      TileG64Avx2<kBits, 1>(w.tile_codes(t), w.chunk_bytes, w.groups, scales, zeros,
-                            x.token_x4(i), x.group_sums.data() + i * x.groups, x.scale.data() + i,
-                            y + i * w.rows + t * 16, w.rows, rows);
-    }
+    for (; i + 4 <= x.n; i += 4) run(i, std::integral_constant<int, 4>(), x.quad(i / 4));
+    for (; i < x.n; ++i) run(i, std::integral_constant<int, 1>(), x.token_x4(i));
   }
 }
 #endif  // ACCLLM_GEMM_AVX2_TILES

@@ -46,7 +46,7 @@ HWY_INLINE __m256 AddGroupTerm8(__m256 acc, __m256 scale, __m256 zero, __m256i d
 template <int kTok>
 HWY_INLINE void StoreTileRows8(const __m256 (*acc)[2], const float* x_scale, float* y,
                                int64_t y_stride, int64_t rows) {
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int k = 0; k < kTok; ++k) {
     const __m256 xs = _mm256_set1_ps(x_scale[k]);
     if (rows == 16) {
@@ -61,21 +61,25 @@ HWY_INLINE void StoreTileRows8(const __m256 (*acc)[2], const float* x_scale, flo
   }
 }
 
-// One tile (16 rows), kTok tokens (4 from a quad of PreparedA8::quad_x4, or 1): word s of
-// group g for token k is x4[(g · 16 + s) · kTok + k]. The codes of a step are unpacked once
-// (two 32-byte halves: rows 0..7 and 8..15) and reused by every token of the block.
+// One tile (16 rows), kTok tokens (8 from two quads of PreparedA8::quad_x4, 4 from one,
+// or 1): word s of group g for token k is x4[(g · 16 + s) · 4 + k] in a quad (the second
+// quad quad_stride words on) and x4[g · 16 + s] for one token. The two 8-row halves of the
+// tile run one after the other, so a half's codes, one i16 sum per token and the broadcast
+// fit AVX2's 16 registers (both halves at once spilled); the float sums live in memory.
 template <int kBits, int kTok>
 void TileG64Avx2(const uint8_t* blocks, int64_t chunk_bytes, int64_t groups, const uint16_t* scales,
-                 const uint16_t* zeros, const int32_t* x4, const float* group_sums,
-                 const float* x_scale, float* y, int64_t y_stride, int64_t rows) {
+                 const uint16_t* zeros, const int32_t* x4, int64_t quad_stride,
+                 const float* group_sums, const float* x_scale, float* y, int64_t y_stride,
+                 int64_t rows) {
   static_assert(kBits == 2 || kBits == 4, "VPMADDUBSW pairs of 8-bit codes can saturate i16");
   constexpr int kPerByte = 8 / kBits;
   constexpr int kStepsPerFlush = kBits == 2 ? 16 : 8;  // i16 sums stay below 2^15
   constexpr int64_t kAhead = 8;                        // groups prefetched ahead
+  constexpr int kQuadTok = kTok < 4 ? kTok : 4;        // tokens per interleaved word run
   const __m256i mask = _mm256_set1_epi8(static_cast<char>((1 << kBits) - 1));
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 facc[kTok][2];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int k = 0; k < kTok; ++k) facc[k][0] = facc[k][1] = _mm256_setzero_ps();
   for (int64_t g = 0; g < groups; ++g) {
     const uint8_t* chunks = blocks + g * 4 * chunk_bytes;
@@ -87,51 +91,50 @@ void TileG64Avx2(const uint8_t* blocks, int64_t chunk_bytes, int64_t groups, con
     }
     _mm_prefetch(reinterpret_cast<const char*>(scales + (g + kAhead) * 16), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(zeros + (g + kAhead) * 16), _MM_HINT_T0);
-    const int32_t* xg = x4 + g * 16 * kTok;
-    __m256i dots[kTok][2], acc[kTok][2];
-#pragma GCC unroll 4
-    for (int k = 0; k < kTok; ++k) {
-      dots[k][0] = dots[k][1] = acc[k][0] = acc[k][1] = _mm256_setzero_si256();
-    }
-#pragma GCC unroll 4
-    for (int c = 0; c < 4; ++c) {
+    const int32_t* xg = x4 + g * 16 * kQuadTok;
 #pragma GCC unroll 2
-      for (int q = 0; q < kBits / 2; ++q) {
-        const uint8_t* block = chunks + c * chunk_bytes + q * 64;
-        const __m256i lo = _mm256_load_si256(reinterpret_cast<const __m256i*>(block));
-        const __m256i hi = _mm256_load_si256(reinterpret_cast<const __m256i*>(block + 32));
+    for (int h = 0; h < 2; ++h) {
+      __m256i dots[kTok], acc[kTok];
+#pragma GCC unroll 8
+      for (int k = 0; k < kTok; ++k) dots[k] = acc[k] = _mm256_setzero_si256();
+        // The chunk loop stays rolled: fully unrolled, GCC hoisted every broadcast and product
+        // of the group and spilled them (a thousand stack accesses per group).
+#pragma GCC unroll 1
+      for (int c = 0; c < 4; ++c) {
+#pragma GCC unroll 2
+        for (int q = 0; q < kBits / 2; ++q) {
+          const __m256i half = _mm256_load_si256(
+              reinterpret_cast<const __m256i*>(chunks + c * chunk_bytes + q * 64 + h * 32));
 #pragma GCC unroll 4
-        for (int j = 0; j < kPerByte; ++j) {
-          const int s = c * 4 + q * kPerByte + j;
-          // 16-bit shifts then a byte mask: bits shifted in from the neighbour byte are masked.
-          const __m256i cl = _mm256_and_si256(_mm256_srli_epi16(lo, kBits * j), mask);
-          const __m256i ch = _mm256_and_si256(_mm256_srli_epi16(hi, kBits * j), mask);
-#pragma GCC unroll 4
-          for (int k = 0; k < kTok; ++k) {
-            const __m256i xb = _mm256_set1_epi32(xg[s * kTok + k]);
-            acc[k][0] = _mm256_add_epi16(acc[k][0], _mm256_maddubs_epi16(cl, xb));
-            acc[k][1] = _mm256_add_epi16(acc[k][1], _mm256_maddubs_epi16(ch, xb));
-          }
-          if ((s + 1) % kStepsPerFlush == 0) {
-#pragma GCC unroll 4
+          for (int j = 0; j < kPerByte; ++j) {
+            const int s = c * 4 + q * kPerByte + j;
+            // 16-bit shifts then a byte mask: bits shifted in from the neighbour byte are
+            // masked.
+            const __m256i code = _mm256_and_si256(_mm256_srli_epi16(half, kBits * j), mask);
+#pragma GCC unroll 8
             for (int k = 0; k < kTok; ++k) {
-#pragma GCC unroll 2
-              for (int h = 0; h < 2; ++h) {
-                dots[k][h] = _mm256_add_epi32(dots[k][h], _mm256_madd_epi16(acc[k][h], ones));
-                acc[k][h] = _mm256_setzero_si256();
-              }
+              const int32_t* word = (k < 4 ? xg : xg + quad_stride) + s * kQuadTok + k % 4;
+              acc[k] =
+                  _mm256_add_epi16(acc[k], _mm256_maddubs_epi16(code, _mm256_set1_epi32(*word)));
+              // Keeps each sum one chain in step order: GCC reassociated the integer adds
+              // into trees whose partial sums no longer fit the registers.
+              __asm__("" : "+x"(acc[k]));
             }
           }
         }
+        if ((c + 1) % (kStepsPerFlush / 4) == 0) {
+#pragma GCC unroll 8
+          for (int k = 0; k < kTok; ++k) {
+            dots[k] = _mm256_add_epi32(dots[k], _mm256_madd_epi16(acc[k], ones));
+            acc[k] = _mm256_setzero_si256();
+          }
+        }
       }
-    }
-#pragma GCC unroll 2
-    for (int h = 0; h < 2; ++h) {
       const __m256 scale = LoadHalves8(scales + g * 16 + h * 8);
       const __m256 zero = LoadHalves8(zeros + g * 16 + h * 8);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int k = 0; k < kTok; ++k) {
-        facc[k][h] = AddGroupTerm8(facc[k][h], scale, zero, dots[k][h],
+        facc[k][h] = AddGroupTerm8(facc[k][h], scale, zero, dots[k],
                                    _mm256_set1_ps(group_sums[k * groups + g]));
       }
     }

@@ -162,17 +162,24 @@ void TileAllTokens(const uint8_t* codes, const uint8_t* positions, int64_t group
 #endif  // ACCLLM_S24_VNNI
 
 #if ACCLLM_GEMM_AVX2_TILES
-// Every token of one tile. Integer zeros take (x + 128) from `biased` for blocks of 4 tokens;
-// a single token takes the fractional form (exact for integer zeros too), as with VNNI.
+// Every token of one tile. Integer zeros take (x + 128) from `biased` for blocks of 8 tokens;
+// the rest take the fractional form (exact for integer zeros too).
 void TileAllTokensAvx2(bool integer_zeros, const uint8_t* codes, const uint8_t* positions,
                        int64_t groups, const uint16_t* scales, const uint16_t* zeros,
                        const uint8_t* raw, const uint8_t* biased, int64_t x_stride,
                        const float* x_scale, int64_t n, float* y, int64_t y_stride, int64_t rows) {
   int64_t i = 0;
+  // Integer zeros: 8 tokens share each step's unpacking where there are 8 and their rows
+  // stay in L1 (measured: with 8 rows of 5632 columns the block ran 1.5x slower than 4).
+  const bool eight = integer_zeros && 8 * x_stride <= 16384;
+  for (; eight && i + 8 <= n; i += 8) {
+    TileS24Avx2<8, true>(codes, positions, groups, scales, zeros, biased + i * x_stride, x_stride,
+                         x_scale + i, y + i * y_stride, y_stride, rows);
+  }
+  // Blocks of 4 take the fractional form either way: the integer one measured slower here.
   for (; i + 4 <= n; i += 4) {
-    (integer_zeros ? TileS24Avx2<4, true> : TileS24Avx2<4, false>)(
-        codes, positions, groups, scales, zeros, (integer_zeros ? biased : raw) + i * x_stride,
-        x_stride, x_scale + i, y + i * y_stride, y_stride, rows);
+    TileS24Avx2<4, false>(codes, positions, groups, scales, zeros, raw + i * x_stride, x_stride,
+                          x_scale + i, y + i * y_stride, y_stride, rows);
   }
   for (; i < n; ++i) {
     TileS24Avx2<1, false>(codes, positions, groups, scales, zeros, raw + i * x_stride, x_stride,
@@ -188,8 +195,8 @@ void Sparse24Tiles(const TiledSparse24& w, const PreparedA8& x, int64_t tile_beg
 #if ACCLLM_GEMM_AVX2_TILES && !ACCLLM_S24_VNNI
   // Integer zeros: x + 128 (x ^ 0x80) as u8, once per call for all tiles.
   std::vector<uint8_t> biased;
-  if (w.integer_zeros && x.n >= 4) {
-    biased.resize(static_cast<size_t>(x.n / 4 * 4 * x_stride));
+  if (w.integer_zeros && x.n >= 8) {
+    biased.resize(static_cast<size_t>(x.n / 8 * 8 * x_stride));
     const uint8_t* raw = reinterpret_cast<const uint8_t*>(xb);
     for (size_t b = 0; b < biased.size(); ++b) biased[b] = raw[b] ^ 0x80;
   }

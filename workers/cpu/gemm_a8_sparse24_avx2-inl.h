@@ -48,7 +48,7 @@ void TileS24Avx2(const uint8_t* codes, const uint8_t* positions, int64_t groups,
   const __m256i half_base = _mm256_set1_epi32(0x04040000);
   constexpr int64_t kAhead = 8;  // groups prefetched ahead (see gemm_a8.cc)
   __m256 facc[kTok][2];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int k = 0; k < kTok; ++k) facc[k][0] = facc[k][1] = _mm256_setzero_ps();
   for (int64_t g = 0; g < groups; ++g) {
 #pragma GCC unroll 2
@@ -60,78 +60,68 @@ void TileS24Avx2(const uint8_t* codes, const uint8_t* positions, int64_t groups,
     }
     _mm_prefetch(reinterpret_cast<const char*>(scales + (g + kAhead) * 16), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(zeros + (g + kAhead) * 16), _MM_HINT_T0);
-    __m256 scale[2], zero[2];
-    __m256i zero_bytes[2];  // integer zeros: row r's zero in each of its 4 bytes
+    // The two 8-row halves one after the other: a half's codes, indices and one sum per
+    // token fit the 16 registers for 8 tokens (both halves at once did not for 4).
 #pragma GCC unroll 2
     for (int h = 0; h < 2; ++h) {
-      scale[h] = LoadHalves8(scales + g * 16 + h * 8);
-      zero[h] = LoadHalves8(zeros + g * 16 + h * 8);
-      zero_bytes[h] =
-          kIntZero ? _mm256_mullo_epi32(_mm256_cvtps_epi32(zero[h]), _mm256_set1_epi32(0x01010101))
+      const __m256 scale = LoadHalves8(scales + g * 16 + h * 8);
+      const __m256 zero = LoadHalves8(zeros + g * 16 + h * 8);
+      // Integer zeros: row r's zero in each of its 4 bytes.
+      const __m256i zero_bytes =
+          kIntZero ? _mm256_mullo_epi32(_mm256_cvtps_epi32(zero), _mm256_set1_epi32(0x01010101))
                    : _mm256_setzero_si256();
-    }
-    __m256i dot[kTok][2], xsum[kTok][2];
-    __m256i code_sum[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};  // Σ(c − z)
-#pragma GCC unroll 4
-    for (int k = 0; k < kTok; ++k) {
-      dot[k][0] = dot[k][1] = xsum[k][0] = xsum[k][1] = _mm256_setzero_si256();
-    }
-#pragma GCC unroll 2
-    for (int q = 0; q < 2; ++q) {
-      __m256i cb[2], pb[2];
-#pragma GCC unroll 2
-      for (int h = 0; h < 2; ++h) {
-        cb[h] =
+      __m256i dot[kTok], xsum[kTok];
+      __m256i code_sum = _mm256_setzero_si256();  // integer zeros: Σ(c − z)
+#pragma GCC unroll 8
+      for (int k = 0; k < kTok; ++k) dot[k] = xsum[k] = _mm256_setzero_si256();
+#pragma GCC unroll 1
+      for (int q = 0; q < 2; ++q) {
+        const __m256i cb =
             _mm256_load_si256(reinterpret_cast<const __m256i*>(codes + g * 128 + q * 64 + h * 32));
-        pb[h] = _mm256_load_si256(
+        const __m256i pb = _mm256_load_si256(
             reinterpret_cast<const __m256i*>(positions + g * 128 + q * 64 + h * 32));
-      }
 #pragma GCC unroll 4
-      for (int j = 0; j < 4; ++j) {
-        const int m = 4 * q + j;
-        __m256i c[2], idx[2];
-#pragma GCC unroll 2
-        for (int h = 0; h < 2; ++h) {
-          c[h] = _mm256_and_si256(_mm256_srli_epi16(cb[h], 2 * j), three);
-          idx[h] =
-              _mm256_add_epi8(_mm256_and_si256(_mm256_srli_epi16(pb[h], 2 * j), three), half_base);
+        for (int j = 0; j < 4; ++j) {
+          const int64_t m = 4 * q + j;
+          __m256i c = _mm256_and_si256(_mm256_srli_epi16(cb, 2 * j), three);
+          const __m256i idx =
+              _mm256_add_epi8(_mm256_and_si256(_mm256_srli_epi16(pb, 2 * j), three), half_base);
           if (kIntZero) {
-            c[h] = _mm256_sub_epi8(c[h], zero_bytes[h]);  // c − z in -3 .. 3
-            code_sum[h] = _mm256_add_epi16(code_sum[h], _mm256_maddubs_epi16(ones8, c[h]));
+            c = _mm256_sub_epi8(c, zero_bytes);  // c − z in -3 .. 3
+            code_sum = _mm256_add_epi16(code_sum, _mm256_maddubs_epi16(ones8, c));
+            __asm__("" : "+x"(code_sum));
           }
-        }
-#pragma GCC unroll 4
-        for (int k = 0; k < kTok; ++k) {
-          const __m256i step_x = Broadcast8(x + k * x_stride + g * 64 + 8 * m);
-#pragma GCC unroll 2
-          for (int h = 0; h < 2; ++h) {
-            const __m256i gx = _mm256_shuffle_epi8(step_x, idx[h]);
+#pragma GCC unroll 8
+          for (int k = 0; k < kTok; ++k) {
+            const __m256i gx =
+                _mm256_shuffle_epi8(Broadcast8(x + k * x_stride + g * 64 + 8 * m), idx);
             if (kIntZero) {
-              dot[k][h] = _mm256_add_epi16(dot[k][h], _mm256_maddubs_epi16(gx, c[h]));
+              dot[k] = _mm256_add_epi16(dot[k], _mm256_maddubs_epi16(gx, c));
             } else {
-              dot[k][h] = _mm256_add_epi16(dot[k][h], _mm256_maddubs_epi16(c[h], gx));
-              xsum[k][h] = _mm256_add_epi16(xsum[k][h], _mm256_maddubs_epi16(ones8, gx));
+              dot[k] = _mm256_add_epi16(dot[k], _mm256_maddubs_epi16(c, gx));
+              xsum[k] = _mm256_add_epi16(xsum[k], _mm256_maddubs_epi16(ones8, gx));
+              __asm__("" : "+x"(xsum[k]));
             }
+            // One chain per sum in step order (see gemm_a8_avx2-inl.h: GCC's reassociated
+            // trees spilled).
+            __asm__("" : "+x"(dot[k]));
           }
         }
       }
-    }
-#pragma GCC unroll 2
-    for (int h = 0; h < 2; ++h) {
       // Integer zeros: Σ(c − z)(x + 128) − 128·Σ(c − z) = Σ(c − z)·x, the oracle's
       // dot − z·xsum exactly (integers below 2^24, so its float arithmetic is exact too).
-      const __m256i offset = kIntZero ? _mm256_slli_epi32(_mm256_madd_epi16(code_sum[h], ones16), 7)
+      const __m256i offset = kIntZero ? _mm256_slli_epi32(_mm256_madd_epi16(code_sum, ones16), 7)
                                       : _mm256_setzero_si256();
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int k = 0; k < kTok; ++k) {
-        const __m256i d = _mm256_madd_epi16(dot[k][h], ones16);
+        const __m256i d = _mm256_madd_epi16(dot[k], ones16);
         if (kIntZero) {
           facc[k][h] = _mm256_add_ps(
-              facc[k][h], _mm256_mul_ps(scale[h], _mm256_cvtepi32_ps(_mm256_sub_epi32(d, offset))));
+              facc[k][h], _mm256_mul_ps(scale, _mm256_cvtepi32_ps(_mm256_sub_epi32(d, offset))));
         } else {
           // xsum: over each row's kept columns (the oracle's).
-          facc[k][h] = AddGroupTerm8(facc[k][h], scale[h], zero[h], d,
-                                     _mm256_cvtepi32_ps(_mm256_madd_epi16(xsum[k][h], ones16)));
+          facc[k][h] = AddGroupTerm8(facc[k][h], scale, zero, d,
+                                     _mm256_cvtepi32_ps(_mm256_madd_epi16(xsum[k], ones16)));
         }
       }
     }
