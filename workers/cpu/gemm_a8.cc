@@ -109,8 +109,6 @@ ACCLLM_VNNI_ATTR void DotsVnni(const uint8_t* chunks, int64_t chunk_bytes, const
 // Group size 64 (4 chunks), the common case, fused end to end for kTok tokens (4 or 1): per
 // group the codes are unpacked into registers, the dots formed in independent chains and
 // the float group terms added to per-token accumulators that never leave the registers.
-constexpr int64_t kPrefetchGroups = 8;
-
 // acc + dots of v with the word at `x` broadcast, the broadcast folded into the instruction
 // ({1to16}): GCC emits a separate VPBROADCASTD per word otherwise, one more uop for each dot.
 ACCLLM_VNNI_ATTR HWY_INLINE __m512i DpbusdBroadcast(__m512i acc, __m512i v, const int32_t* x) {
@@ -131,15 +129,7 @@ ACCLLM_VNNI_ATTR void TileG64Vnni(const uint8_t* blocks, int64_t chunk_bytes, in
   for (int k = 0; k < kTok; ++k) facc[k] = _mm512_setzero_ps();
   for (int64_t g = 0; g < groups; ++g) {
     const uint8_t* chunks = blocks + g * 4 * chunk_bytes;
-    // One thread's hardware prefetch alone does not keep enough lines in flight to stream
-    // at the memory's rate; ask for the codes and parameters a few groups ahead.
-#pragma GCC unroll 4
-    for (int64_t line = 0; line < 4 * chunk_bytes; line += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(chunks + kPrefetchGroups * 4 * chunk_bytes + line),
-                   _MM_HINT_T0);
-    }
-    _mm_prefetch(reinterpret_cast<const char*>(scales + (g + kPrefetchGroups) * 16), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(zeros + (g + kPrefetchGroups) * 16), _MM_HINT_T0);
+    PrefetchTileGroupAhead(chunks, chunk_bytes, scales, zeros, g);
     const int32_t* xg = x4 + g * 16 * std::min(kTok, 4);
     const int32_t* xg2 = xg + quad_stride;  // kTok 8: the second quad
     __m512i dots[kTok];

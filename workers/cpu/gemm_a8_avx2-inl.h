@@ -16,7 +16,8 @@
 
 #include <cstdint>
 
-#include "hwy/highway.h"  // HWY_TARGET, HWY_INLINE
+#include "hwy/highway.h"               // HWY_TARGET, HWY_INLINE
+#include "workers/cpu/tiled_linear.h"  // PrefetchTileGroupAhead
 
 #if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3
 #include <immintrin.h>
@@ -74,7 +75,6 @@ void TileG64Avx2(const uint8_t* blocks, int64_t chunk_bytes, int64_t groups, con
   static_assert(kBits == 2 || kBits == 4, "VPMADDUBSW pairs of 8-bit codes can saturate i16");
   constexpr int kPerByte = 8 / kBits;
   constexpr int kStepsPerFlush = kBits == 2 ? 16 : 8;  // i16 sums stay below 2^15
-  constexpr int64_t kAhead = 8;                        // groups prefetched ahead
   constexpr int kQuadTok = kTok < 4 ? kTok : 4;        // tokens per interleaved word run
   const __m256i mask = _mm256_set1_epi8(static_cast<char>((1 << kBits) - 1));
   const __m256i ones = _mm256_set1_epi16(1);
@@ -83,14 +83,7 @@ void TileG64Avx2(const uint8_t* blocks, int64_t chunk_bytes, int64_t groups, con
   for (int k = 0; k < kTok; ++k) facc[k][0] = facc[k][1] = _mm256_setzero_ps();
   for (int64_t g = 0; g < groups; ++g) {
     const uint8_t* chunks = blocks + g * 4 * chunk_bytes;
-    // One thread's hardware prefetch does not keep enough lines in flight (see gemm_a8.cc).
-#pragma GCC unroll 4
-    for (int64_t line = 0; line < 4 * chunk_bytes; line += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(chunks + kAhead * 4 * chunk_bytes + line),
-                   _MM_HINT_T0);
-    }
-    _mm_prefetch(reinterpret_cast<const char*>(scales + (g + kAhead) * 16), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(zeros + (g + kAhead) * 16), _MM_HINT_T0);
+    PrefetchTileGroupAhead(chunks, chunk_bytes, scales, zeros, g);
     const int32_t* xg = x4 + g * 16 * kQuadTok;
 #pragma GCC unroll 2
     for (int h = 0; h < 2; ++h) {

@@ -55,17 +55,7 @@ ACCLLM_S24_ATTR void TileVnni(const uint8_t* codes, const uint8_t* positions, in
 #pragma GCC unroll 8
   for (int k = 0; k < kTok; ++k) facc[k] = _mm512_setzero_ps();
   for (int64_t g = 0; g < groups; ++g) {
-    // A few groups ahead, as in gemm_a8.cc (one thread's hardware prefetch is too shallow).
-    constexpr int64_t kAhead = 8;
-#pragma GCC unroll 2
-    for (int line = 0; line < 2; ++line) {
-      _mm_prefetch(reinterpret_cast<const char*>(codes + (g + kAhead) * 128 + line * 64),
-                   _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(positions + (g + kAhead) * 128 + line * 64),
-                   _MM_HINT_T0);
-    }
-    _mm_prefetch(reinterpret_cast<const char*>(scales + (g + kAhead) * 16), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(zeros + (g + kAhead) * 16), _MM_HINT_T0);
+    PrefetchSparse24GroupAhead(codes, positions, scales, zeros, g);
     const __m512 scale = LoadHalves16(scales + g * 16);
     const __m512 zero = LoadHalves16(zeros + g * 16);
     // Integer zeros: row r's zero in each of its 4 bytes (byte 4r + i), to subtract from codes.

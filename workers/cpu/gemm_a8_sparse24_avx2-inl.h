@@ -21,6 +21,7 @@
 
 #include "hwy/highway.h"                   // HWY_TARGET, HWY_INLINE
 #include "workers/cpu/gemm_a8_avx2-inl.h"  // LoadHalves8, AddGroupTerm8, StoreTileRows8
+#include "workers/cpu/tiled_sparse24.h"    // PrefetchSparse24GroupAhead
 
 HWY_BEFORE_NAMESPACE();
 namespace accllm {
@@ -46,20 +47,11 @@ void TileS24Avx2(const uint8_t* codes, const uint8_t* positions, int64_t groups,
   const __m256i ones16 = _mm256_set1_epi16(1);
   // Byte 4r + i of a step gathers from block i / 2 of the step's 8 columns.
   const __m256i half_base = _mm256_set1_epi32(0x04040000);
-  constexpr int64_t kAhead = 8;  // groups prefetched ahead (see gemm_a8.cc)
   __m256 facc[kTok][2];
 #pragma GCC unroll 8
   for (int k = 0; k < kTok; ++k) facc[k][0] = facc[k][1] = _mm256_setzero_ps();
   for (int64_t g = 0; g < groups; ++g) {
-#pragma GCC unroll 2
-    for (int line = 0; line < 2; ++line) {
-      _mm_prefetch(reinterpret_cast<const char*>(codes + (g + kAhead) * 128 + line * 64),
-                   _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(positions + (g + kAhead) * 128 + line * 64),
-                   _MM_HINT_T0);
-    }
-    _mm_prefetch(reinterpret_cast<const char*>(scales + (g + kAhead) * 16), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(zeros + (g + kAhead) * 16), _MM_HINT_T0);
+    PrefetchSparse24GroupAhead(codes, positions, scales, zeros, g);
     // The two 8-row halves one after the other: a half's codes, indices and one sum per
     // token fit the 16 registers for 8 tokens (both halves at once did not for 4).
 #pragma GCC unroll 2

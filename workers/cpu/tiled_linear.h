@@ -17,8 +17,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "absl/status/statusor.h"      // absl::StatusOr
-#include "quant/quantized_linear.h"    // QuantizedLinearView
+#include "absl/status/statusor.h"           // absl::StatusOr
+#include "quant/quantized_linear.h"         // QuantizedLinearView
 #include "workers/cpu/aligned_allocator.h"  // AlignedVector
 
 namespace accllm {
@@ -29,20 +29,35 @@ inline constexpr int kChunkCols = 16;
 struct TiledLinear {
   int bits = 2;
   int64_t rows = 0, cols = 0;
-  int64_t tiles = 0;          // ceil(rows / 16)
-  int64_t chunks = 0;         // ceil(cols / 16)
-  int64_t group = 64;         // columns per group (a multiple of 16)
-  int64_t groups = 0;         // ceil(cols / group)
-  int64_t chunk_bytes = 0;    // 32 · bits
-  AlignedVector<uint8_t> codes;   // [tiles, chunks, chunk_bytes], 64-byte aligned
-  std::vector<uint16_t> scales;   // [tiles, groups, 16] fp16
-  std::vector<uint16_t> zeros;    // [tiles, groups, 16] fp16
+  int64_t tiles = 0;             // ceil(rows / 16)
+  int64_t chunks = 0;            // ceil(cols / 16)
+  int64_t group = 64;            // columns per group (a multiple of 16)
+  int64_t groups = 0;            // ceil(cols / group)
+  int64_t chunk_bytes = 0;       // 32 · bits
+  AlignedVector<uint8_t> codes;  // [tiles, chunks, chunk_bytes], 64-byte aligned
+  std::vector<uint16_t> scales;  // [tiles, groups, 16] fp16
+  std::vector<uint16_t> zeros;   // [tiles, groups, 16] fp16
 
   const uint8_t* tile_codes(int64_t t) const { return codes.data() + t * chunks * chunk_bytes; }
   int64_t bytes() const {
     return static_cast<int64_t>(codes.size() + 2 * scales.size() + 2 * zeros.size());
   }
 };
+
+// Groups a tile kernel asks for ahead of the one it works on: one thread's hardware prefetch
+// alone does not keep enough lines in flight to stream at the memory's rate.
+inline constexpr int64_t kPrefetchGroups = 8;
+
+// Prefetches group g + kPrefetchGroups of a group-64 tile: its codes (`group_codes` points at
+// group g's) and its fp16 scales and zeros (pointers at the tile's group 0).
+inline void PrefetchTileGroupAhead(const uint8_t* group_codes, int64_t chunk_bytes,
+                                   const uint16_t* scales, const uint16_t* zeros, int64_t g) {
+  for (int64_t line = 0; line < 4 * chunk_bytes; line += 64) {
+    __builtin_prefetch(group_codes + kPrefetchGroups * 4 * chunk_bytes + line, 0, 3);
+  }
+  __builtin_prefetch(scales + (g + kPrefetchGroups) * 16, 0, 3);
+  __builtin_prefetch(zeros + (g + kPrefetchGroups) * 16, 0, 3);
+}
 
 // Dense uniform layers with 2, 4 or 8 bits and group % 16 == 0 tile; anything
 // else is Unimplemented (the caller keeps the scalar reference kernel for it).

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"           // absl::StatusOr
 #include "quant/quantized_linear.h"         // QuantizedLinearView
 #include "workers/cpu/aligned_allocator.h"  // AlignedVector
+#include "workers/cpu/tiled_linear.h"       // kPrefetchGroups
 
 namespace accllm {
 
@@ -37,6 +38,19 @@ struct TiledSparse24 {
                                 2 * zeros.size());
   }
 };
+
+// Prefetches group g + kPrefetchGroups (tiled_linear.h) of one tile: codes, positions, scales
+// and zeros (pointers at the tile's group 0).
+inline void PrefetchSparse24GroupAhead(const uint8_t* codes, const uint8_t* positions,
+                                       const uint16_t* scales, const uint16_t* zeros, int64_t g) {
+  const int64_t ahead = g + kPrefetchGroups;
+  for (int line = 0; line < 2; ++line) {
+    __builtin_prefetch(codes + ahead * 128 + line * 64, 0, 3);
+    __builtin_prefetch(positions + ahead * 128 + line * 64, 0, 3);
+  }
+  __builtin_prefetch(scales + ahead * 16, 0, 3);
+  __builtin_prefetch(zeros + ahead * 16, 0, 3);
+}
 
 // Uniform W2 2:4 with group 64 and cols % 64 == 0; anything else is Unimplemented (the
 // caller keeps the scalar oracle).
