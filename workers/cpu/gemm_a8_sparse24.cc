@@ -159,10 +159,8 @@ void TileAllTokensAvx2(bool integer_zeros, const uint8_t* codes, const uint8_t* 
                        const uint8_t* raw, const uint8_t* biased, int64_t x_stride,
                        const float* x_scale, int64_t n, float* y, int64_t y_stride, int64_t rows) {
   int64_t i = 0;
-  // Integer zeros: 8 tokens share each step's unpacking where there are 8 and their rows
-  // stay in L1 (measured: with 8 rows of 5632 columns the block ran 1.5x slower than 4).
-  const bool eight = integer_zeros && 8 * x_stride <= 16384;
-  for (; eight && i + 8 <= n; i += 8) {
+  // Integer zeros: 8 tokens share each step's unpacking where there are 8.
+  for (; integer_zeros && i + 8 <= n; i += 8) {
     TileS24Avx2<8, true>(codes, positions, groups, scales, zeros, biased + i * x_stride, x_stride,
                          x_scale + i, y + i * y_stride, y_stride, rows);
   }
@@ -178,19 +176,11 @@ void TileAllTokensAvx2(bool integer_zeros, const uint8_t* codes, const uint8_t* 
 }
 #endif  // ACCLLM_GEMM_AVX2_TILES
 
-void Sparse24Tiles(const TiledSparse24& w, const PreparedA8& x, int64_t tile_begin,
-                   int64_t tile_end, float* y) {
+void Sparse24Tiles(const TiledSparse24& w, const PreparedA8& x, std::span<const uint8_t> biased,
+                   int64_t tile_begin, int64_t tile_end, float* y) {
+  (void)biased;  // read by the AVX2 kernel only
   const int64_t x_stride = x.chunks * 16;  // bytes per token
   const int8_t* xb = reinterpret_cast<const int8_t*>(x.x4.data());
-#if ACCLLM_GEMM_AVX2_TILES && !ACCLLM_S24_VNNI
-  // Integer zeros: x + 128 (x ^ 0x80) as u8, once per call for all tiles.
-  std::vector<uint8_t> biased;
-  if (w.integer_zeros && x.n >= 8) {
-    biased.resize(static_cast<size_t>(x.n / 8 * 8 * x_stride));
-    const uint8_t* raw = reinterpret_cast<const uint8_t*>(xb);
-    for (size_t b = 0; b < biased.size(); ++b) biased[b] = raw[b] ^ 0x80;
-  }
-#endif
   for (int64_t t = tile_begin; t < tile_end; ++t) {
     const uint8_t* codes = w.codes.data() + t * w.groups * 128;
     const uint8_t* positions = w.positions.data() + t * w.groups * 128;
@@ -204,8 +194,8 @@ void Sparse24Tiles(const TiledSparse24& w, const PreparedA8& x, int64_t tile_beg
         y + t * 16, w.rows, rows);
     i = x.n;
 #elif ACCLLM_GEMM_AVX2_TILES
-    TileAllTokensAvx2(w.integer_zeros, codes, positions, w.groups, scales, zeros,
-                      reinterpret_cast<const uint8_t*>(xb), biased.data(), x_stride,
+    TileAllTokensAvx2(w.integer_zeros && !biased.empty(), codes, positions, w.groups, scales,
+                      zeros, reinterpret_cast<const uint8_t*>(xb), biased.data(), x_stride,
                       x.scale.data(), x.n, y + t * 16, w.rows, rows);
     i = x.n;
 #endif
@@ -249,14 +239,32 @@ namespace accllm {
 
 HWY_EXPORT(Sparse24Tiles);
 
-void GemmA8Sparse24TileRange(const TiledSparse24& w, const PreparedA8& x, int64_t tile_begin,
-                             int64_t tile_end, float* y) {
-  HWY_DYNAMIC_DISPATCH(Sparse24Tiles)(w, x, tile_begin, tile_end, y);
+void BiasActivations(const TiledSparse24& w, const PreparedA8& x, std::vector<uint8_t>& out) {
+  out.clear();
+  if (!w.integer_zeros || x.n < 8) return;
+  // Whole blocks of 8 tokens are all the kernel reads (a 64-bit XOR: 8 bytes at a time).
+  const size_t words = static_cast<size_t>(x.n / 8 * 8 * x.chunks * 2);
+  out.resize(words * 8);
+  const auto* in = reinterpret_cast<const uint8_t*>(x.x4.data());
+  for (size_t i = 0; i < words; ++i) {
+    uint64_t v;
+    std::memcpy(&v, in + i * 8, 8);
+    v ^= 0x8080808080808080ull;
+    std::memcpy(out.data() + i * 8, &v, 8);
+  }
+}
+
+void GemmA8Sparse24TileRange(const TiledSparse24& w, const PreparedA8& x,
+                             std::span<const uint8_t> biased, int64_t tile_begin, int64_t tile_end,
+                             float* y) {
+  HWY_DYNAMIC_DISPATCH(Sparse24Tiles)(w, x, biased, tile_begin, tile_end, y);
 }
 
 void GemmA8Sparse24(const TiledSparse24& w, const PreparedA8& x, float* y, ThreadPool* pool) {
+  thread_local std::vector<uint8_t> biased;  // reused: no page faults per call
+  BiasActivations(w, x, biased);
   ForEachTile(pool, w.tiles,
-              [&](int64_t b, int64_t e, int) { GemmA8Sparse24TileRange(w, x, b, e, y); });
+              [&](int64_t b, int64_t e, int) { GemmA8Sparse24TileRange(w, x, biased, b, e, y); });
 }
 
 }  // namespace accllm

@@ -68,9 +68,13 @@ TEST(GemmA8Sparse24Test, EqualsTheScalarOraclePerToken) {
         hwy::SetSupportedTargetsForTest(target);
         std::vector<float> y(n * s.rows, -1.0f);
         GemmA8Sparse24(*tiled, prepared, y.data(), &pool);
+        // Without the biased activations every token takes the fractional form: same bits.
+        std::vector<float> y_unbiased(n * s.rows, -1.0f);
+        GemmA8Sparse24TileRange(*tiled, prepared, {}, 0, tiled->tiles, y_unbiased.data());
         for (int64_t i = 0; i < n * s.rows; ++i) {
           ASSERT_EQ(y[i], expected[i]) << hwy::TargetName(target) << " " << s.rows << "x" << s.cols
                                        << " token " << i / s.rows << " row " << i % s.rows;
+          ASSERT_EQ(y_unbiased[i], expected[i]) << hwy::TargetName(target) << " unbiased";
         }
       }
       hwy::SetSupportedTargetsForTest(0);
