@@ -156,21 +156,25 @@ void TileAllTokens(const uint8_t* codes, const uint8_t* positions, int64_t group
 // the rest take the fractional form (exact for integer zeros too).
 void TileAllTokensAvx2(bool integer_zeros, const uint8_t* codes, const uint8_t* positions,
                        int64_t groups, const uint16_t* scales, const uint16_t* zeros,
+                       const int16_t* code_zero_sums,
                        const uint8_t* raw, const uint8_t* biased, int64_t x_stride,
                        const float* x_scale, int64_t n, float* y, int64_t y_stride, int64_t rows) {
   int64_t i = 0;
   // Integer zeros: 8 tokens share each step's unpacking where there are 8.
   for (; integer_zeros && i + 8 <= n; i += 8) {
-    TileS24Avx2<8, true>(codes, positions, groups, scales, zeros, biased + i * x_stride, x_stride,
+    TileS24Avx2<8, true>(codes, positions, groups, scales, zeros, code_zero_sums,
+                         biased + i * x_stride, x_stride,
                          x_scale + i, y + i * y_stride, y_stride, rows);
   }
   // Blocks of 4 take the fractional form either way: the integer one measured slower here.
   for (; i + 4 <= n; i += 4) {
-    TileS24Avx2<4, false>(codes, positions, groups, scales, zeros, raw + i * x_stride, x_stride,
+    TileS24Avx2<4, false>(codes, positions, groups, scales, zeros, nullptr, raw + i * x_stride,
+                          x_stride,
                           x_scale + i, y + i * y_stride, y_stride, rows);
   }
   for (; i < n; ++i) {
-    TileS24Avx2<1, false>(codes, positions, groups, scales, zeros, raw + i * x_stride, x_stride,
+    TileS24Avx2<1, false>(codes, positions, groups, scales, zeros, nullptr, raw + i * x_stride,
+                          x_stride,
                           x_scale + i, y + i * y_stride, y_stride, rows);
   }
 }
@@ -195,7 +199,9 @@ void Sparse24Tiles(const TiledSparse24& w, const PreparedA8& x, std::span<const 
     i = x.n;
 #elif ACCLLM_GEMM_AVX2_TILES
     TileAllTokensAvx2(w.integer_zeros && !biased.empty(), codes, positions, w.groups, scales,
-                      zeros, reinterpret_cast<const uint8_t*>(xb), biased.data(), x_stride,
+                      zeros,
+                      w.integer_zeros ? w.code_zero_sums.data() + t * w.groups * 16 : nullptr,
+                      reinterpret_cast<const uint8_t*>(xb), biased.data(), x_stride,
                       x.scale.data(), x.n, y + t * 16, w.rows, rows);
     i = x.n;
 #endif
@@ -263,8 +269,10 @@ void GemmA8Sparse24TileRange(const TiledSparse24& w, const PreparedA8& x,
 void GemmA8Sparse24(const TiledSparse24& w, const PreparedA8& x, float* y, ThreadPool* pool) {
   thread_local std::vector<uint8_t> biased;  // reused: no page faults per call
   BiasActivations(w, x, biased);
+  // A span, not the thread_local itself (in the lambda, each thread's own empty one).
+  const std::span<const uint8_t> shared(biased);
   ForEachTile(pool, w.tiles,
-              [&](int64_t b, int64_t e, int) { GemmA8Sparse24TileRange(w, x, biased, b, e, y); });
+              [&](int64_t b, int64_t e, int) { GemmA8Sparse24TileRange(w, x, shared, b, e, y); });
 }
 
 }  // namespace accllm

@@ -40,8 +40,9 @@ HWY_INLINE __m256i Broadcast8(const uint8_t* p) {
 // all tokens.
 template <int kTok, bool kIntZero>
 void TileS24Avx2(const uint8_t* codes, const uint8_t* positions, int64_t groups,
-                 const uint16_t* scales, const uint16_t* zeros, const uint8_t* x, int64_t x_stride,
-                 const float* x_scale, float* y, int64_t y_stride, int64_t rows) {
+                 const uint16_t* scales, const uint16_t* zeros, const int16_t* code_zero_sums,
+                 const uint8_t* x, int64_t x_stride, const float* x_scale, float* y,
+                 int64_t y_stride, int64_t rows) {
   const __m256i three = _mm256_set1_epi8(3);
   const __m256i ones8 = _mm256_set1_epi8(1);
   const __m256i ones16 = _mm256_set1_epi16(1);
@@ -63,7 +64,6 @@ void TileS24Avx2(const uint8_t* codes, const uint8_t* positions, int64_t groups,
           kIntZero ? _mm256_mullo_epi32(_mm256_cvtps_epi32(zero), _mm256_set1_epi32(0x01010101))
                    : _mm256_setzero_si256();
       __m256i dot[kTok], xsum[kTok];
-      __m256i code_sum = _mm256_setzero_si256();  // integer zeros: Σ(c − z)
 #pragma GCC unroll 8
       for (int k = 0; k < kTok; ++k) dot[k] = xsum[k] = _mm256_setzero_si256();
 #pragma GCC unroll 1
@@ -80,8 +80,6 @@ void TileS24Avx2(const uint8_t* codes, const uint8_t* positions, int64_t groups,
               _mm256_add_epi8(_mm256_and_si256(_mm256_srli_epi16(pb, 2 * j), three), half_base);
           if (kIntZero) {
             c = _mm256_sub_epi8(c, zero_bytes);  // c − z in -3 .. 3
-            code_sum = _mm256_add_epi16(code_sum, _mm256_maddubs_epi16(ones8, c));
-            __asm__("" : "+x"(code_sum));
           }
 #pragma GCC unroll 8
           for (int k = 0; k < kTok; ++k) {
@@ -102,8 +100,12 @@ void TileS24Avx2(const uint8_t* codes, const uint8_t* positions, int64_t groups,
       }
       // Integer zeros: Σ(c − z)(x + 128) − 128·Σ(c − z) = Σ(c − z)·x, the oracle's
       // dot − z·xsum exactly (integers below 2^24, so its float arithmetic is exact too).
-      const __m256i offset = kIntZero ? _mm256_slli_epi32(_mm256_madd_epi16(code_sum, ones16), 7)
-                                      : _mm256_setzero_si256();
+      const __m256i offset =
+          kIntZero ? _mm256_slli_epi32(
+                         _mm256_cvtepi16_epi32(_mm_loadu_si128(
+                             reinterpret_cast<const __m128i*>(code_zero_sums + g * 16 + h * 8))),
+                         7)
+                   : _mm256_setzero_si256();
 #pragma GCC unroll 8
       for (int k = 0; k < kTok; ++k) {
         const __m256i d = _mm256_madd_epi16(dot[k], ones16);

@@ -17,6 +17,9 @@ void GemmA8Group(std::span<const GemmJob> jobs, const PreparedA8& x, ThreadPool*
     total += j.tiles();
     if (j.sparse != nullptr && biased.empty()) BiasActivations(*j.sparse, x, biased);
   }
+  // A span, not the thread_local itself: inside the lambda that name would be each kernel
+  // thread's own (empty) vector.
+  const std::span<const uint8_t> shared_biased(biased);
   // A range of the concatenated tiles → each job's part of it.
   ForEachTile(pool, total, [&](int64_t begin, int64_t end, int) {
     int64_t first = 0;  // the job's first tile in the concatenation
@@ -26,7 +29,7 @@ void GemmA8Group(std::span<const GemmJob> jobs, const PreparedA8& x, ThreadPool*
         if (j.dense != nullptr) {
           GemmA8TileRange(*j.dense, x, b - first, e - first, j.y);
         } else {
-          GemmA8Sparse24TileRange(*j.sparse, x, biased, b - first, e - first, j.y);
+          GemmA8Sparse24TileRange(*j.sparse, x, shared_biased, b - first, e - first, j.y);
         }
       }
       first += j.tiles();

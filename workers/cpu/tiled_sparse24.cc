@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"    // absl::UnimplementedError
 #include "absl/strings/str_cat.h"  // absl::StrCat
+#include "model/dtype.h"           // HalfToFloat
 
 namespace accllm {
 
@@ -23,6 +24,7 @@ absl::StatusOr<TiledSparse24> TileSparse24(const QuantizedLinearView& q) {
   t.positions.assign(t.codes.size(), 0);
   t.scales.assign(t.tiles * t.groups * 16, 0);
   t.zeros.assign(t.scales.size(), 0);
+  if (t.integer_zeros) t.code_zero_sums.assign(t.scales.size(), 0);
   const UnpackedLinear u = UnpackLinear(q);  // one code and keep flag per weight
   for (int64_t r = 0; r < t.rows; ++r) {
     const int64_t tile = r / 16, lane = r % 16;
@@ -42,6 +44,15 @@ absl::StatusOr<TiledSparse24> TileSparse24(const QuantizedLinearView& q) {
       const size_t dst = (tile * t.groups + g) * 16 + lane;
       t.scales[dst] = q.scales[r * t.groups + g];
       t.zeros[dst] = q.zeros[r * t.groups + g];
+      if (t.integer_zeros) {
+        int sum = 0;
+        for (int64_t col = 64 * g; col < 64 * (g + 1); ++col) {
+          if (u.keep[r * t.cols + col]) sum += u.codes[r * t.cols + col];
+        }
+        // 32 kept weights per row and group; the zero is an integer (validated at load).
+        t.code_zero_sums[dst] =
+            static_cast<int16_t>(sum - 32 * static_cast<int>(HalfToFloat(t.zeros[dst])));
+      }
     }
   }
   return t;

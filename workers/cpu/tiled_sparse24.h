@@ -32,6 +32,10 @@ struct TiledSparse24 {
   std::vector<uint16_t> zeros;       // [tiles, groups, 16] fp16
   // Zeros are integers in 0..3 (ZeroPoint::kInteger): the kernel multiplies c - z.
   bool integer_zeros = false;
+  // Integer zeros: Σ(c − z) over each row's 32 kept weights of a group, [tiles, groups, 16]
+  // (the AVX2 kernel's +128 correction; summing it per step cost one multiply in nine).
+  // Read by multi-token steps only, so not counted in bytes().
+  std::vector<int16_t> code_zero_sums;
 
   int64_t bytes() const {
     return static_cast<int64_t>(codes.size() + positions.size() + 2 * scales.size() +
