@@ -10,9 +10,9 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"         // HWY_EXPORT, HWY_DYNAMIC_DISPATCH
 // After highway.h, so it is re-included per target like this file.
-#include "workers/cpu/vnni_tile-inl.h"  // LoadHalves16, AddGroupTerm, StoreTileRows
+#include "model/dtype.h"                            // HalfToFloat
 #include "workers/cpu/gemm_a8_sparse24_avx2-inl.h"  // TileS24Avx2
-#include "model/dtype.h"         // HalfToFloat
+#include "workers/cpu/vnni_tile-inl.h"              // LoadHalves16, AddGroupTerm, StoreTileRows
 
 #undef ACCLLM_S24_VNNI
 #if HWY_TARGET == HWY_AVX3_DL
@@ -82,8 +82,8 @@ ACCLLM_S24_ATTR void TileVnni(const uint8_t* codes, const uint8_t* positions, in
         const int m = 4 * q + j;
         const __m512i c = _mm512_and_si512(_mm512_srli_epi16(cb, 2 * j), three);
         // Each byte's column inside the step's 8.
-        const __m512i step_idx = _mm512_add_epi8(
-            _mm512_and_si512(_mm512_srli_epi16(pb, 2 * j), three), half_base);
+        const __m512i step_idx =
+            _mm512_add_epi8(_mm512_and_si512(_mm512_srli_epi16(pb, 2 * j), three), half_base);
         if (kIntZero) {
           const __m512i cz = _mm512_sub_epi8(c, zero_bytes);  // in -3 .. 3
           code_sum = _mm512_dpbusd_epi32(code_sum, ones, cz);
@@ -112,8 +112,7 @@ ACCLLM_S24_ATTR void TileVnni(const uint8_t* codes, const uint8_t* positions, in
 #pragma GCC unroll 8
       for (int k = 0; k < kTok; ++k) {
         facc[k] = _mm512_add_ps(
-            facc[k],
-            _mm512_mul_ps(scale, _mm512_cvtepi32_ps(_mm512_sub_epi32(dot[k], offset))));
+            facc[k], _mm512_mul_ps(scale, _mm512_cvtepi32_ps(_mm512_sub_epi32(dot[k], offset))));
       }
     } else {
 #pragma GCC unroll 8
@@ -156,33 +155,31 @@ void TileAllTokens(const uint8_t* codes, const uint8_t* positions, int64_t group
 // the rest take the fractional form (exact for integer zeros too).
 void TileAllTokensAvx2(bool integer_zeros, const uint8_t* codes, const uint8_t* positions,
                        int64_t groups, const uint16_t* scales, const uint16_t* zeros,
-                       const int16_t* code_zero_sums,
-                       const uint8_t* raw, const uint8_t* biased, int64_t x_stride,
-                       const float* x_scale, int64_t n, float* y, int64_t y_stride, int64_t rows) {
+                       const int16_t* code_zero_sums, const uint8_t* raw, const uint8_t* biased,
+                       int64_t x_stride, const float* x_scale, int64_t n, float* y,
+                       int64_t y_stride, int64_t rows) {
   int64_t i = 0;
   // Integer zeros: 8 tokens share each step's unpacking where there are 8.
   for (; integer_zeros && i + 8 <= n; i += 8) {
     TileS24Avx2<8, true>(codes, positions, groups, scales, zeros, code_zero_sums,
-                         biased + i * x_stride, x_stride,
-                         x_scale + i, y + i * y_stride, y_stride, rows);
+                         biased + i * x_stride, x_stride, x_scale + i, y + i * y_stride, y_stride,
+                         rows);
   }
   // Blocks of 4 take the fractional form either way: the integer one measured slower here.
   for (; i + 4 <= n; i += 4) {
     TileS24Avx2<4, false>(codes, positions, groups, scales, zeros, nullptr, raw + i * x_stride,
-                          x_stride,
-                          x_scale + i, y + i * y_stride, y_stride, rows);
+                          x_stride, x_scale + i, y + i * y_stride, y_stride, rows);
   }
   for (; i < n; ++i) {
     TileS24Avx2<1, false>(codes, positions, groups, scales, zeros, nullptr, raw + i * x_stride,
-                          x_stride,
-                          x_scale + i, y + i * y_stride, y_stride, rows);
+                          x_stride, x_scale + i, y + i * y_stride, y_stride, rows);
   }
 }
 #endif  // ACCLLM_GEMM_AVX2_TILES
 
 void Sparse24Tiles(const TiledSparse24& w, const PreparedA8& x, std::span<const uint8_t> biased,
                    int64_t tile_begin, int64_t tile_end, float* y) {
-  (void)biased;  // read by the AVX2 kernel only
+  (void)biased;                            // read by the AVX2 kernel only
   const int64_t x_stride = x.chunks * 16;  // bytes per token
   const int8_t* xb = reinterpret_cast<const int8_t*>(x.x4.data());
   for (int64_t t = tile_begin; t < tile_end; ++t) {
@@ -193,16 +190,16 @@ void Sparse24Tiles(const TiledSparse24& w, const PreparedA8& x, std::span<const 
     const int64_t rows = std::min<int64_t>(16, w.rows - t * 16);
     int64_t i = 0;
 #if ACCLLM_S24_VNNI
-    (w.integer_zeros ? TileAllTokens<true> : TileAllTokens<false>)(
-        codes, positions, w.groups, scales, zeros, xb, x_stride, x.scale.data(), x.n,
-        y + t * 16, w.rows, rows);
+    (w.integer_zeros ? TileAllTokens<true> : TileAllTokens<false>)(codes, positions, w.groups,
+                                                                   scales, zeros, xb, x_stride,
+                                                                   x.scale.data(), x.n, y + t * 16,
+                                                                   w.rows, rows);
     i = x.n;
 #elif ACCLLM_GEMM_AVX2_TILES
-    TileAllTokensAvx2(w.integer_zeros && !biased.empty(), codes, positions, w.groups, scales,
-                      zeros,
+    TileAllTokensAvx2(w.integer_zeros && !biased.empty(), codes, positions, w.groups, scales, zeros,
                       w.integer_zeros ? w.code_zero_sums.data() + t * w.groups * 16 : nullptr,
-                      reinterpret_cast<const uint8_t*>(xb), biased.data(), x_stride,
-                      x.scale.data(), x.n, y + t * 16, w.rows, rows);
+                      reinterpret_cast<const uint8_t*>(xb), biased.data(), x_stride, x.scale.data(),
+                      x.n, y + t * 16, w.rows, rows);
     i = x.n;
 #endif
     // Any other target: the same sums in plain C.

@@ -6,6 +6,9 @@
 //   - integer zeros: (x + 128) as the unsigned operand and (c − z) as the signed one, one
 //     VPDPBUSD per token; the + 128 is taken off once per row (128·Σ(c − z), shared by all
 //     tokens).
+// Without VNNI (AVX2, gemm_a8_sparse24_avx2-inl.h) the same two forms run on VPSHUFB
+// gathers and VPMADDUBSW; there the integer form takes blocks of 8 tokens, with x + 128
+// made once per dispatch (BiasActivations) and Σ(c − z) made at load time.
 // Bit-exact with the scalar oracle (MatVecA8) per token either way.
 #ifndef ACCLLM_WORKERS_CPU_GEMM_A8_SPARSE24_H_
 #define ACCLLM_WORKERS_CPU_GEMM_A8_SPARSE24_H_
