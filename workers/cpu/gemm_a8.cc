@@ -259,7 +259,8 @@ void TilesG64Avx2(const TiledLinear& w, const PreparedA8& x, int64_t tile_begin,
           w.rows, rows);
     };
     int64_t i = 0;
-    // 8 tokens per unpacked step where there are 8 (W2: its sums need no flush mid-group).
+    // 8 tokens per unpacked step where there are 8; W2 only: W4 keeps an i32 sum per token
+    // across its mid-group flush as well, which 8 tokens would spill.
     if constexpr (kBits == 2) {
       for (; i + 8 <= x.n; i += 8) run(i, std::integral_constant<int, 8>(), x.quad(i / 4));
     }

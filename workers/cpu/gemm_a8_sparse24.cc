@@ -12,6 +12,7 @@
 // After highway.h, so it is re-included per target like this file.
 #include "model/dtype.h"                            // HalfToFloat
 #include "workers/cpu/gemm_a8_sparse24_avx2-inl.h"  // TileS24Avx2
+#include "workers/cpu/gemm_group.h"                 // GemmA8Group
 #include "workers/cpu/vnni_tile-inl.h"              // LoadHalves16, AddGroupTerm, StoreTileRows
 
 #undef ACCLLM_S24_VNNI
@@ -151,16 +152,16 @@ void TileAllTokens(const uint8_t* codes, const uint8_t* positions, int64_t group
 #endif  // ACCLLM_S24_VNNI
 
 #if ACCLLM_GEMM_AVX2_TILES
-// Every token of one tile. Integer zeros take (x + 128) from `biased` for blocks of 8 tokens;
-// the rest take the fractional form (exact for integer zeros too).
-void TileAllTokensAvx2(bool integer_zeros, const uint8_t* codes, const uint8_t* positions,
-                       int64_t groups, const uint16_t* scales, const uint16_t* zeros,
-                       const int16_t* code_zero_sums, const uint8_t* raw, const uint8_t* biased,
-                       int64_t x_stride, const float* x_scale, int64_t n, float* y,
-                       int64_t y_stride, int64_t rows) {
+// Every token of one tile. With `biased` (integer zeros: x + 128, and code_zero_sums) blocks
+// of 8 tokens take the integer form; the rest take the fractional one (exact for integer
+// zeros too).
+void TileAllTokensAvx2(const uint8_t* codes, const uint8_t* positions, int64_t groups,
+                       const uint16_t* scales, const uint16_t* zeros, const int16_t* code_zero_sums,
+                       const uint8_t* raw, const uint8_t* biased, int64_t x_stride,
+                       const float* x_scale, int64_t n, float* y, int64_t y_stride, int64_t rows) {
   int64_t i = 0;
   // Integer zeros: 8 tokens share each step's unpacking where there are 8.
-  for (; integer_zeros && i + 8 <= n; i += 8) {
+  for (; biased != nullptr && i + 8 <= n; i += 8) {
     TileS24Avx2<8, true>(codes, positions, groups, scales, zeros, code_zero_sums,
                          biased + i * x_stride, x_stride, x_scale + i, y + i * y_stride, y_stride,
                          rows);
@@ -196,10 +197,11 @@ void Sparse24Tiles(const TiledSparse24& w, const PreparedA8& x, std::span<const 
                                                                    w.rows, rows);
     i = x.n;
 #elif ACCLLM_GEMM_AVX2_TILES
-    TileAllTokensAvx2(w.integer_zeros && !biased.empty(), codes, positions, w.groups, scales, zeros,
-                      w.integer_zeros ? w.code_zero_sums.data() + t * w.groups * 16 : nullptr,
-                      reinterpret_cast<const uint8_t*>(xb), biased.data(), x_stride, x.scale.data(),
-                      x.n, y + t * 16, w.rows, rows);
+    const bool integer = w.integer_zeros && !biased.empty();
+    TileAllTokensAvx2(codes, positions, w.groups, scales, zeros,
+                      integer ? w.code_zero_sums.data() + t * w.groups * 16 : nullptr,
+                      reinterpret_cast<const uint8_t*>(xb), integer ? biased.data() : nullptr,
+                      x_stride, x.scale.data(), x.n, y + t * 16, w.rows, rows);
     i = x.n;
 #endif
     // Any other target: the same sums in plain C.
@@ -233,6 +235,10 @@ void Sparse24Tiles(const TiledSparse24& w, const PreparedA8& x, std::span<const 
   }
 }
 
+// Whether this target's kernel reads BiasActivations' x + 128 (VNNI biases each group in
+// registers instead).
+bool ReadsBiasedActivations() { return ACCLLM_GEMM_AVX2_TILES != 0; }
+
 }  // namespace HWY_NAMESPACE
 }  // namespace accllm
 HWY_AFTER_NAMESPACE();
@@ -241,10 +247,11 @@ HWY_AFTER_NAMESPACE();
 namespace accllm {
 
 HWY_EXPORT(Sparse24Tiles);
+HWY_EXPORT(ReadsBiasedActivations);
 
 void BiasActivations(const TiledSparse24& w, const PreparedA8& x, std::vector<uint8_t>& out) {
   out.clear();
-  if (!w.integer_zeros || x.n < 8) return;
+  if (!w.integer_zeros || x.n < 8 || !HWY_DYNAMIC_DISPATCH(ReadsBiasedActivations)()) return;
   // Whole blocks of 8 tokens are all the kernel reads (a 64-bit XOR: 8 bytes at a time).
   const size_t words = static_cast<size_t>(x.n / 8 * 8 * x.chunks * 2);
   out.resize(words * 8);
@@ -264,12 +271,8 @@ void GemmA8Sparse24TileRange(const TiledSparse24& w, const PreparedA8& x,
 }
 
 void GemmA8Sparse24(const TiledSparse24& w, const PreparedA8& x, float* y, ThreadPool* pool) {
-  thread_local std::vector<uint8_t> biased;  // reused: no page faults per call
-  BiasActivations(w, x, biased);
-  // A span, not the thread_local itself (in the lambda, each thread's own empty one).
-  const std::span<const uint8_t> shared(biased);
-  ForEachTile(pool, w.tiles,
-              [&](int64_t b, int64_t e, int) { GemmA8Sparse24TileRange(w, x, shared, b, e, y); });
+  const GemmJob job{.sparse = &w, .y = y};  // a group of one: it makes x + 128 once
+  GemmA8Group({&job, 1}, x, pool);
 }
 
 }  // namespace accllm

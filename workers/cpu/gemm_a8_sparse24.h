@@ -27,7 +27,8 @@ namespace accllm {
 void GemmA8Sparse24(const TiledSparse24& w, const PreparedA8& x, float* y, ThreadPool* pool);
 
 // x + 128 as u8 (each byte of x.x4 ^ 0x80), which the AVX2 integer-zero kernel reads, into
-// `out`; left empty where w has fractional zeros or x fewer than 8 tokens. Made once per
+// `out`; left empty where w has fractional zeros, x fewer than 8 tokens, or the kernel this
+// CPU runs does not read it (VNNI). Made once per
 // dispatch and shared by every tile range: one copy per range took a third of a 2:4 prefill.
 void BiasActivations(const TiledSparse24& w, const PreparedA8& x, std::vector<uint8_t>& out);
 
