@@ -1,7 +1,7 @@
 #include "model/mapped_file.h"
 
 #include <fcntl.h>     // open, O_RDONLY, O_CLOEXEC
-#include <sys/mman.h>  // mmap, munmap
+#include <sys/mman.h>  // madvise, mmap, munmap
 #include <sys/stat.h>  // fstat, S_ISREG
 #include <unistd.h>    // close
 
@@ -61,6 +61,12 @@ absl::StatusOr<std::shared_ptr<const MappedFile>> MappedFile::Open(
   }
   return std::shared_ptr<const MappedFile>(
       new MappedFile(path, static_cast<const std::byte*>(addr), static_cast<size_t>(size)));
+}
+
+void MappedFile::DropResidentPages() const {
+  // The pages are clean (PROT_READ, never written), so MADV_DONTNEED only unmaps them; the
+  // contents come back from the file. Failure is harmless (the pages stay resident).
+  if (data_ != nullptr) (void)::madvise(const_cast<std::byte*>(data_), size_, MADV_DONTNEED);
 }
 
 MappedFile::~MappedFile() {

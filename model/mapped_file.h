@@ -26,6 +26,10 @@ class MappedFile {
 
   std::span<const std::byte> bytes() const { return {data_, size_}; }
   const std::filesystem::path& path() const { return path_; }
+  // Gives the pages read so far back to the kernel (they stop counting as this process's
+  // resident memory). The bytes stay readable: a later read faults them in again from the
+  // file (or the page cache). For a caller that has copied out what it needs.
+  void DropResidentPages() const;
 
  private:
   MappedFile(std::filesystem::path path, const std::byte* data, size_t size)

@@ -43,6 +43,7 @@ class SafetensorsFile {
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   // Size of the data buffer, which is the sum of all tensors' sizes.
   int64_t data_bytes() const { return static_cast<int64_t>(data_.size()); }
+  void DropResidentPages() const { mapping_->DropResidentPages(); }  // see MappedFile
 
  private:
   struct Entry {

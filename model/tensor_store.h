@@ -39,6 +39,10 @@ class TensorStore {
   // The view stays valid while this TensorStore lives.
   absl::StatusOr<TensorView> Get(std::string_view name) const;
   int64_t total_bytes() const { return total_bytes_; }  // sum of all tensors' sizes
+  // Every shard's MappedFile::DropResidentPages: views stay valid (reads fault pages back in).
+  void DropResidentPages() const {
+    for (const auto& file : files_) file->DropResidentPages();
+  }
 
  private:
   explicit TensorStore(std::filesystem::path dir) : dir_(std::move(dir)) {}

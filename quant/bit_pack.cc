@@ -12,9 +12,30 @@ void PackCodes(std::span<const uint8_t> codes, int bits, std::span<uint8_t> out)
   }
 }
 
-void UnpackCodes(std::span<const uint8_t> packed, int bits, std::span<uint8_t> out) {
+namespace {
+
+// Widths that divide 8: no code straddles two bytes, and the compiler's constants turn the
+// per-code division into shifts (loading a model unpacks every weight once).
+template <int kBits>
+void UnpackWholeByteCodes(std::span<const uint8_t> packed, std::span<uint8_t> out) {
+  constexpr size_t kPerByte = 8 / kBits;
+  constexpr unsigned kMask = (1u << kBits) - 1;
   for (size_t j = 0; j < out.size(); ++j) {
-    out[j] = GetPackedCode(packed, static_cast<int64_t>(j), bits);
+    out[j] = static_cast<uint8_t>((packed[j / kPerByte] >> (kBits * (j % kPerByte))) & kMask);
+  }
+}
+
+}  // namespace
+
+void UnpackCodes(std::span<const uint8_t> packed, int bits, std::span<uint8_t> out) {
+  switch (bits) {
+    case 2: return UnpackWholeByteCodes<2>(packed, out);
+    case 4: return UnpackWholeByteCodes<4>(packed, out);
+    case 8: return UnpackWholeByteCodes<8>(packed, out);
+    default:
+      for (size_t j = 0; j < out.size(); ++j) {
+        out[j] = GetPackedCode(packed, static_cast<int64_t>(j), bits);
+      }
   }
 }
 

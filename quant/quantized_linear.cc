@@ -1,10 +1,11 @@
 #include "quant/quantized_linear.h"
 
-#include <cmath>  // std::isfinite
+#include <algorithm>  // std::fill
+#include <cmath>      // std::isfinite
 
 #include "absl/strings/str_cat.h"  // absl::StrCat
 #include "model/dtype.h"           // FloatToHalf, HalfToFloat
-#include "quant/bit_pack.h"        // GetPackedCode, OrPackedCode, PaddingIsZero
+#include "quant/bit_pack.h"        // GetPackedCode, OrPackedCode, PaddingIsZero, UnpackCodes
 #include "quant/sparse24.h"        // IsValid24Mask, Is24Pattern
 
 namespace accllm {
@@ -155,6 +156,34 @@ absl::StatusOr<QuantizedLinear> PackLinear(const UnpackedLinear& u) {
   return q;
 }
 
+void UnpackLinearRow(const QuantizedLinearView& q, int64_t r, std::span<uint8_t> codes,
+                     std::span<uint8_t> keep) {
+  const PackedLayout& l = q.layout;
+  const std::span<const uint8_t> row = q.qweight_row(r);
+  if (!l.has_mask) {
+    UnpackCodes(row, q.format.bits, codes.first(static_cast<size_t>(l.cols)));
+    return;
+  }
+  std::fill(codes.begin(), codes.begin() + l.cols, uint8_t{0});
+  std::fill(keep.begin(), keep.begin() + l.cols, uint8_t{0});
+  // Locals: a byte store may alias any field of q, which would then be reloaded per store.
+  const std::span<const uint8_t> masks = q.mask_row(r);
+  const int64_t cols = l.cols;
+  const int bits = q.format.bits;
+  int64_t j = 0;
+  for (int64_t block = 0; 4 * block < cols; ++block) {
+    // Over the kept columns only (bits of the mask, lowest first): a test per column would
+    // mispredict on every other one. Block k's mask is nibble k % 2 of byte k / 2.
+    for (unsigned mask = (masks[block / 2] >> (4 * (block % 2))) & 0xF; mask != 0;
+         mask &= mask - 1) {
+      const int64_t c = 4 * block + __builtin_ctz(mask);
+      if (c >= cols) break;
+      keep[c] = 1;
+      codes[c] = GetPackedCode(row, j++, bits);
+    }
+  }
+}
+
 UnpackedLinear UnpackLinear(const QuantizedLinearView& q) {
   const PackedLayout& l = q.layout;
   UnpackedLinear u;
@@ -164,16 +193,9 @@ UnpackedLinear UnpackLinear(const QuantizedLinearView& q) {
   u.codes.assign(static_cast<size_t>(l.rows * l.cols), 0);
   if (l.has_mask) u.keep.assign(u.codes.size(), 0);
   for (int64_t r = 0; r < l.rows; ++r) {
-    const std::span<const uint8_t> row = q.qweight_row(r);
-    int64_t j = 0;
-    for (int64_t c = 0; c < l.cols; ++c) {
-      const size_t i = static_cast<size_t>(r * l.cols + c);
-      if (l.has_mask) {
-        if (!((q.block_mask(r, c / 4) >> (c % 4)) & 1)) continue;
-        u.keep[i] = 1;
-      }
-      u.codes[i] = GetPackedCode(row, j++, q.format.bits);
-    }
+    const size_t at = static_cast<size_t>(r * l.cols), n = static_cast<size_t>(l.cols);
+    UnpackLinearRow(q, r, std::span(u.codes).subspan(at, n),
+                    l.has_mask ? std::span(u.keep).subspan(at, n) : std::span<uint8_t>());
   }
   u.scales.resize(q.scales.size());
   for (size_t i = 0; i < q.scales.size(); ++i) u.scales[i] = HalfToFloat(q.scales[i]);

@@ -73,6 +73,10 @@ struct UnpackedLinear {
 // of range.
 absl::StatusOr<QuantizedLinear> PackLinear(const UnpackedLinear& u);
 UnpackedLinear UnpackLinear(const QuantizedLinearView& q);
+// Row r of UnpackLinear's codes and keep flags, without the whole matrix: `codes` holds cols
+// entries (a pruned weight's 0), `keep` cols for 2:4 (1 = kept) and is ignored for dense.
+void UnpackLinearRow(const QuantizedLinearView& q, int64_t r, std::span<uint8_t> codes,
+                     std::span<uint8_t> keep);
 
 // The dense float matrix the packed layer stands for: [rows, cols], pruned weights 0.
 std::vector<float> DequantizeLinear(const QuantizedLinearView& q);

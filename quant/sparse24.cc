@@ -5,7 +5,11 @@
 namespace accllm {
 
 bool IsValid24Mask(uint8_t nibble) {
-  return (nibble & 0xF0) == 0 && __builtin_popcount(nibble) == 2;
+  // Bit k of the constant: nibble k keeps exactly two (0b0011, 0b0101, 0b0110, 0b1001,
+  // 0b1010, 0b1100). A table, not popcount: without -mpopcnt that is a library call, and a
+  // model's load checks every block.
+  constexpr uint16_t kTwoOfFour = 0x1668;
+  return nibble < 16 && ((kTwoOfFour >> nibble) & 1);
 }
 
 uint8_t Select24(std::span<const float> s) {

@@ -2,7 +2,10 @@
 // the path the worker serves (StepBatch → EngineWorker), next to the machine's
 // read bandwidth measured in the same run, so decode can be stated as a
 // fraction of the memory roofline.
+#include <unistd.h>  // sysconf
+
 #include <chrono>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <random>
@@ -35,6 +38,14 @@ using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+// This process's resident memory (/proc/self/statm), 0 where there is no such file.
+int64_t ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t size_pages = 0, resident_pages = 0;
+  if (!(statm >> size_pages >> resident_pages)) return 0;
+  return resident_pages * static_cast<int64_t>(::sysconf(_SC_PAGESIZE));
 }
 
 // One benchmarked sequence: its page table and the token it feeds next.
@@ -118,12 +129,17 @@ absl::Status RunBenchEngine(const std::vector<std::string>& args) {
   const BandwidthBuffer bandwidth_buffer(int64_t{1} << 30);
   ThreadPool bandwidth_pool(threads);
 
+  // What loading costs a server: its time, and the resident memory the model adds.
+  const int64_t resident_before_load = ResidentBytes();
+  const auto t_load = Clock::now();
   absl::StatusOr<ModelDir> dir = OpenModelDir(model_path);
   if (!dir.ok()) return dir.status();
   absl::StatusOr<std::unique_ptr<LlamaModel>> loaded =
       LlamaModel::Load(*dir, {.use_simd = true, .threads = threads});
   if (!loaded.ok()) return loaded.status();
   std::shared_ptr<const LlamaModel> model = *std::move(loaded);
+  const double load_s = Seconds(t_load);
+  const int64_t model_resident_bytes = ResidentBytes() - resident_before_load;
   const ModelConfig& config = model->config();
   if (attention.dense && context + prompt_tokens + gen_tokens > config.max_seq_len) {
     return absl::InvalidArgumentError(
@@ -221,6 +237,8 @@ absl::Status RunBenchEngine(const std::vector<std::string>& args) {
   j["context"] = context;
   j["attention"] = attention_name;
   j["kv_bits"] = model->kv_format().bits;
+  j["load_s"] = load_s;
+  j["model_resident_bytes"] = model_resident_bytes;
   j["prefill_tok_s"] = prefill_tok_s;
   j["decode_tok_s"] = decode_tok_s;
   j["decode_step_ms"] = 1e3 / steps_per_s;
@@ -235,10 +253,11 @@ absl::Status RunBenchEngine(const std::vector<std::string>& args) {
   }
   std::cout << absl::StrFormat(
       "model %s  target %s  threads %d  batch %d  prompt %d  gen %d  context %d  attention %s\n"
+      "load_s %.2f  model_resident_bytes %d\n"
       "prefill_tok_s %.1f\ndecode_tok_s %.2f  (%.2f ms/step)\nweight_bytes_per_token %d\n"
       "read_bandwidth %.1f GB/s\nroofline_fraction %.3f\n",
       model_path, GemvTargetName(), threads, batch, prompt_tokens, gen_tokens, context,
-      attention_name, prefill_tok_s, decode_tok_s, 1e3 / steps_per_s, weight_bytes,
+      attention_name, load_s, model_resident_bytes, prefill_tok_s, decode_tok_s, 1e3 / steps_per_s, weight_bytes,
       bandwidth * 1e-9, roofline_fraction);
   return absl::OkStatus();
 }

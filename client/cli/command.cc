@@ -112,8 +112,9 @@ const std::vector<Command>& AllCommands() {
        "--context C the decode starts after C positions (assigned pages, not computed).\n"
        "Attention: lambda:4,1024 unless --attention names another rule. Prints prefill_tok_s,\n"
        "decode_tok_s (aggregate over the batch), weight_bytes_per_token (weights streamed per\n"
-       "decode step), the read bandwidth measured in the same run, and roofline_fraction =\n"
-       "weight bytes x decode steps/s / bandwidth.",
+       "decode step), the read bandwidth measured in the same run, roofline_fraction =\n"
+       "weight bytes x decode steps/s / bandwidth, and what loading cost: load_s and\n"
+       "model_resident_bytes (resident memory the loaded model added).",
        {"model", "batch", "prompt_tokens", "gen_tokens", "context", "threads", "attention",
         "page_size", "json"},
        &RunBenchEngine},

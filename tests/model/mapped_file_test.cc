@@ -3,9 +3,10 @@
 #include <gmock/gmock.h>  // testing::HasSubstr
 #include <gtest/gtest.h>
 #include <sys/stat.h>  // chmod
-#include <unistd.h>    // geteuid
+#include <unistd.h>    // geteuid, sysconf
 
-#include <cstdio>  // std::rename
+#include <cstdio>   // std::rename
+#include <fstream>  // std::ifstream
 #include <string>
 
 #include "absl/status/status.h"      // absl::StatusCode
@@ -32,12 +33,38 @@ TEST(MappedFileTest, MapsWholeFile) {
   EXPECT_EQ((*file)->path(), dir / "f.bin");
 }
 
+// Resident pages of this process (/proc/self/statm), as `top` and a container's limit count.
+int64_t ResidentPages() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident;
+}
+
+TEST(MappedFileTest, DroppedPagesLeaveTheResidentSetAndReadBackTheSame) {
+  TempDir dir;
+  std::string contents(16 << 20, '\0');  // 16 MiB of a pattern
+  for (size_t i = 0; i < contents.size(); ++i) contents[i] = static_cast<char>(i * 131 % 251);
+  WriteFileOrDie(dir / "big.bin", contents);
+  absl::StatusOr<std::shared_ptr<const MappedFile>> file = MappedFile::Open(dir / "big.bin");
+  ASSERT_TRUE(file.ok()) << file.status();
+  ASSERT_EQ(AsString((*file)->bytes()), contents);  // every page read: resident
+  const int64_t page = ::sysconf(_SC_PAGESIZE);
+  const int64_t before = ResidentPages();
+  (*file)->DropResidentPages();
+  const int64_t after = ResidentPages();
+  EXPECT_GE(before - after, static_cast<int64_t>(contents.size()) / page / 2)
+      << "resident pages " << before << " -> " << after;
+  EXPECT_EQ(AsString((*file)->bytes()), contents);  // read again from the file
+}
+
 TEST(MappedFileTest, EmptyFileHasNoBytes) {
   TempDir dir;
   WriteFileOrDie(dir / "empty", "");
   absl::StatusOr<std::shared_ptr<const MappedFile>> file = MappedFile::Open(dir / "empty");
   ASSERT_TRUE(file.ok()) << file.status();
   EXPECT_TRUE((*file)->bytes().empty());
+  (*file)->DropResidentPages();  // nothing mapped: nothing to do
 }
 
 TEST(MappedFileTest, MissingFileIsNotFoundNamingPathAndReason) {

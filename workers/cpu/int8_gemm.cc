@@ -202,10 +202,9 @@ TiledInt8 TileInt8(const int8_t* q, int64_t rows, int64_t cols) {
   w.blocks.assign(w.tiles * w.steps * 64, 0);
   w.row_sums.assign(w.tiles * 16, 0);
   for (int64_t r = 0; r < rows; ++r) {
-    const int64_t t = r / 16, lane = r % 16;
     for (int64_t c = 0; c < cols; ++c) {
       const int8_t v = q[r * cols + c];
-      w.blocks[(t * w.steps + c / 4) * 64 + lane * 4 + c % 4] = v;
+      w.blocks[w.index(r, c)] = v;
       w.row_sums[r] += v;
     }
   }

@@ -23,6 +23,11 @@ struct TiledInt8 {
   int64_t steps = 0;              // ceil(cols / 4): 4-column steps, the last zero padded
   AlignedVector<int8_t> blocks;   // [tiles, steps, 16, 4]
   std::vector<int32_t> row_sums;  // [tiles · 16]: Σ_c w[r, c] (0 for padding rows)
+
+  // Where w[r, c] is in `blocks`.
+  int64_t index(int64_t r, int64_t c) const {
+    return ((r / 16) * steps + c / 4) * 64 + (r % 16) * 4 + c % 4;
+  }
 };
 
 // q: [rows, cols] row-major.

@@ -23,6 +23,8 @@
 
 namespace accllm {
 
+class ThreadPool;
+
 inline constexpr int kTileRows = 16;
 inline constexpr int kChunkCols = 16;
 
@@ -60,8 +62,9 @@ inline void PrefetchTileGroupAhead(const uint8_t* group_codes, int64_t chunk_byt
 }
 
 // Dense uniform layers with 2, 4 or 8 bits and group % 16 == 0 tile; anything
-// else is Unimplemented (the caller keeps the scalar reference kernel for it).
-absl::StatusOr<TiledLinear> TileLinear(const QuantizedLinearView& q);
+// else is Unimplemented (the caller keeps the scalar reference kernel for it). `pool` (may be
+// null) splits the tiles: loading a 1B model spends most of its time here.
+absl::StatusOr<TiledLinear> TileLinear(const QuantizedLinearView& q, ThreadPool* pool = nullptr);
 
 }  // namespace accllm
 

@@ -1,12 +1,16 @@
 #include "workers/cpu/tiled_sparse24.h"
 
-#include "absl/status/status.h"    // absl::UnimplementedError
-#include "absl/strings/str_cat.h"  // absl::StrCat
-#include "model/dtype.h"           // HalfToFloat
+#include <algorithm>  // std::min
+#include <vector>
+
+#include "absl/status/status.h"     // absl::UnimplementedError
+#include "absl/strings/str_cat.h"   // absl::StrCat
+#include "model/dtype.h"            // HalfToFloat
+#include "workers/cpu/thread_pool.h"  // ForEachTile
 
 namespace accllm {
 
-absl::StatusOr<TiledSparse24> TileSparse24(const QuantizedLinearView& q) {
+absl::StatusOr<TiledSparse24> TileSparse24(const QuantizedLinearView& q, ThreadPool* pool) {
   const WeightFormat& f = q.format;
   if (f.scheme != WeightScheme::kUniform || f.sparsity != Sparsity::k2of4 || f.bits != 2 ||
       f.group != 64 || q.layout.cols % 64 != 0) {
@@ -25,36 +29,44 @@ absl::StatusOr<TiledSparse24> TileSparse24(const QuantizedLinearView& q) {
   t.scales.assign(t.tiles * t.groups * 16, 0);
   t.zeros.assign(t.scales.size(), 0);
   if (t.integer_zeros) t.code_zero_sums.assign(t.scales.size(), 0);
-  const UnpackedLinear u = UnpackLinear(q);  // one code and keep flag per weight
-  for (int64_t r = 0; r < t.rows; ++r) {
-    const int64_t tile = r / 16, lane = r % 16;
-    for (int64_t b = 0; b < t.cols / 4; ++b) {  // blocks of 4 columns
-      const int64_t g = b / 16, m = (b % 16) / 2, q_block = m / 4, j = m % 4;
-      int kept = 0;
-      for (int p = 0; p < 4; ++p) {
-        const int64_t col = 4 * b + p;
-        if (!u.keep[r * t.cols + col]) continue;
-        const int64_t i = 2 * (b % 2) + kept++;  // exactly two kept per block (validated)
-        const size_t byte = (tile * t.groups + g) * 128 + q_block * 64 + lane * 4 + i;
-        t.codes[byte] |= static_cast<uint8_t>(u.codes[r * t.cols + col] << (2 * j));
-        t.positions[byte] |= static_cast<uint8_t>(p << (2 * j));
+  // Tiles write disjoint bytes, so threads split them; each unpacks one row at a time.
+  ForEachTile(pool, t.tiles, [&](int64_t begin, int64_t end, int) {
+    std::vector<uint8_t> codes(static_cast<size_t>(t.cols)), keep(codes.size());
+    for (int64_t r = begin * 16; r < std::min(end * 16, t.rows); ++r) {
+      UnpackLinearRow(q, r, codes, keep);
+      const int64_t tile = r / 16, lane = r % 16;
+      // Locals: a byte store may alias t's fields, which would then be reloaded per store.
+      uint8_t* const tile_codes = t.codes.data() + tile * t.groups * 128;
+      uint8_t* const tile_positions = t.positions.data() + tile * t.groups * 128;
+      const int64_t blocks = t.cols / 4;
+      std::vector<int> group_sums(static_cast<size_t>(t.groups), 0);  // Σ kept codes
+      for (int64_t b = 0; b < blocks; ++b) {  // blocks of 4 columns
+        const int64_t g = b / 16, m = (b % 16) / 2, q_block = m / 4, j = m % 4;
+        // Exactly two kept per block (validated): the mask's two bits, lowest first (found
+        // without a branch per column, which random masks mispredict).
+        const unsigned mask = keep[4 * b] | keep[4 * b + 1] << 1 | keep[4 * b + 2] << 2 |
+                              keep[4 * b + 3] << 3;
+        const int first = __builtin_ctz(mask), second = __builtin_ctz(mask & (mask - 1));
+        const uint8_t c0 = codes[4 * b + first], c1 = codes[4 * b + second];
+        const int64_t byte = g * 128 + q_block * 64 + lane * 4 + 2 * (b % 2);
+        tile_codes[byte] |= static_cast<uint8_t>(c0 << (2 * j));
+        tile_positions[byte] |= static_cast<uint8_t>(first << (2 * j));
+        tile_codes[byte + 1] |= static_cast<uint8_t>(c1 << (2 * j));
+        tile_positions[byte + 1] |= static_cast<uint8_t>(second << (2 * j));
+        group_sums[g] += c0 + c1;
       }
-    }
-    for (int64_t g = 0; g < t.groups; ++g) {
-      const size_t dst = (tile * t.groups + g) * 16 + lane;
-      t.scales[dst] = q.scales[r * t.groups + g];
-      t.zeros[dst] = q.zeros[r * t.groups + g];
-      if (t.integer_zeros) {
-        int sum = 0;
-        for (int64_t col = 64 * g; col < 64 * (g + 1); ++col) {
-          if (u.keep[r * t.cols + col]) sum += u.codes[r * t.cols + col];
+      for (int64_t g = 0; g < t.groups; ++g) {
+        const size_t dst = (tile * t.groups + g) * 16 + lane;
+        t.scales[dst] = q.scales[r * t.groups + g];
+        t.zeros[dst] = q.zeros[r * t.groups + g];
+        if (t.integer_zeros) {
+          // 32 kept weights per row and group; the zero is an integer (validated at load).
+          t.code_zero_sums[dst] = static_cast<int16_t>(
+              group_sums[g] - 32 * static_cast<int>(HalfToFloat(t.zeros[dst])));
         }
-        // 32 kept weights per row and group; the zero is an integer (validated at load).
-        t.code_zero_sums[dst] =
-            static_cast<int16_t>(sum - 32 * static_cast<int>(HalfToFloat(t.zeros[dst])));
       }
     }
-  }
+  });
   return t;
 }
 

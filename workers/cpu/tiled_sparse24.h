@@ -57,8 +57,9 @@ inline void PrefetchSparse24GroupAhead(const uint8_t* codes, const uint8_t* posi
 }
 
 // Uniform W2 2:4 with group 64 and cols % 64 == 0; anything else is Unimplemented (the
-// caller keeps the scalar oracle).
-absl::StatusOr<TiledSparse24> TileSparse24(const QuantizedLinearView& q);
+// caller keeps the scalar oracle). `pool` (may be null) splits the tiles.
+absl::StatusOr<TiledSparse24> TileSparse24(const QuantizedLinearView& q,
+                                           ThreadPool* pool = nullptr);
 
 }  // namespace accllm
 

@@ -42,8 +42,6 @@ absl::StatusOr<Int8RowMatrix> Int8RowMatrix::Read(const TensorStore& store, std:
   m.rows_ = rows;
   m.cols_ = cols;
   m.a8_ = a8;
-  m.q_.resize(static_cast<size_t>(rows * cols));
-  std::memcpy(m.q_.data(), q->data.data(), m.q_.size());
   m.scales_.resize(static_cast<size_t>(rows));
   std::memcpy(m.scales_.data(), s->data.data(), m.scales_.size() * 2);
   m.scale_f_.resize(m.scales_.size());
@@ -56,21 +54,30 @@ absl::StatusOr<Int8RowMatrix> Int8RowMatrix::Read(const TensorStore& store, std:
     }
     m.scale_f_[r] = v;
   }
-  for (int8_t v : m.q_) {
-    if (v == -128) {
+  const auto* values = reinterpret_cast<const int8_t*>(q->data.data());  // I8: any alignment
+  for (int64_t i = 0; i < rows * cols; ++i) {
+    if (values[i] == -128) {
       return absl::InvalidArgumentError(absl::StrCat(store.dir().string(), ": tensor \"", p,
                                                      ".qweight\" holds -128 (symmetric int8 "
                                                      "uses -127..127)"));
     }
   }
-  if (a8) m.tiled_ = std::make_shared<const TiledInt8>(TileInt8(m.q_.data(), rows, cols));
+  // One copy of the values, in the form the reads want: the tiles (Row reads them too) or
+  // the rows as stored.
+  if (a8) {
+    m.tiled_ = std::make_shared<const TiledInt8>(TileInt8(values, rows, cols));
+  } else {
+    m.q_.assign(values, values + rows * cols);
+  }
   m.pool_ = std::move(pool);
   return m;
 }
 
 void Int8RowMatrix::Row(int64_t r, std::span<float> out) const {
-  const int8_t* q = q_.data() + r * cols_;
-  for (int64_t c = 0; c < cols_; ++c) out[c] = scale_f_[r] * static_cast<float>(q[c]);
+  for (int64_t c = 0; c < cols_; ++c) {
+    const int8_t v = tiled_ ? tiled_->blocks[tiled_->index(r, c)] : q_[r * cols_ + c];
+    out[c] = scale_f_[r] * static_cast<float>(v);
+  }
 }
 
 void Int8RowMatrix::Apply(std::span<const float> x, std::span<float> y) const {

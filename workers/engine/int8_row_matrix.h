@@ -26,8 +26,8 @@ class Int8RowMatrix : public Linear, public EmbeddingTable {
  public:
   // Reads "<prefix>.qweight" and "<prefix>.scales", checking dtype and shape [rows, cols];
   // errors name the tensor. `a8`: Apply quantizes x to int8 (else float x).
-  // With `a8` the rows are also tiled for the SIMD int8 kernel (workers/cpu/int8_gemm.h),
-  // which runs on `pool` (may be null).
+  // With `a8` the rows are kept only as tiles for the SIMD int8 kernel
+  // (workers/cpu/int8_gemm.h), which runs on `pool` (may be null); Row reads the tiles too.
   static absl::StatusOr<Int8RowMatrix> Read(const TensorStore& store, std::string_view prefix,
                                             int64_t rows, int64_t cols, bool a8,
                                             std::shared_ptr<SharedThreadPool> pool = nullptr);
@@ -38,14 +38,13 @@ class Int8RowMatrix : public Linear, public EmbeddingTable {
   void Row(int64_t r, std::span<float> out) const override;
   int64_t weight_bytes() const override { return rows_ * cols_ + 2 * rows_; }
 
-  const std::vector<int8_t>& values() const { return q_; }         // [rows, cols]
   const std::vector<uint16_t>& scales() const { return scales_; }  // [rows] fp16 bits
 
  private:
   int64_t rows_ = 0, cols_ = 0;
   bool a8_ = true;
-  std::vector<int8_t> q_;         // copied out of the mapping: I8 needs no alignment, but a
-  std::vector<uint16_t> scales_;  // F16 tensor may be misaligned in the file
+  std::vector<int8_t> q_;         // [rows, cols] copied out of the mapping; empty when tiled
+  std::vector<uint16_t> scales_;  // copied: an F16 tensor may be misaligned in the file
   std::vector<float> scale_f_;    // [rows] decoded scales
   std::shared_ptr<const TiledInt8> tiled_;  // a8: the rows as the SIMD kernel reads them
   std::shared_ptr<SharedThreadPool> pool_;

@@ -126,8 +126,10 @@ absl::StatusOr<std::shared_ptr<const Linear>> LinearLoader::LoadLinear(
 absl::StatusOr<std::shared_ptr<const EmbeddingTable>> LinearLoader::LoadEmbedding() {
   const ModelConfig& c = dir_.config;
   if (quantized_ && q_.embedding_bits == 8) {
-    absl::StatusOr<Int8RowMatrix> rows = Int8RowMatrix::Read(
-        *dir_.tensors, kEmbeddingPrefix, c.vocab_size, c.dim, q_.activation_bits == 8, pool_);
+    // Tiled for the A8 head only when it is the head too: a lookup table reads a few rows.
+    absl::StatusOr<Int8RowMatrix> rows =
+        Int8RowMatrix::Read(*dir_.tensors, kEmbeddingPrefix, c.vocab_size, c.dim,
+                            q_.activation_bits == 8 && c.tie_embeddings, pool_);
     if (!rows.ok()) return rows.status();
     auto shared = std::make_shared<const Int8RowMatrix>(*std::move(rows));
     if (c.tie_embeddings) int8_embedding_as_head_ = shared;

@@ -62,7 +62,13 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const ModelDir& dir
   ACCLLM_ASSIGN(model->final_norm_, vec(kFinalNormName));
   ACCLLM_ASSIGN(model->head_, loader->LoadHead());
 #undef ACCLLM_ASSIGN
-  if (loader->quantized()) model->kv_format_ = loader->quantization().kv_cache;
+  if (loader->quantized()) {
+    model->kv_format_ = loader->quantization().kv_cache;
+    // A quantized model's tensors were copied out (tiled, decoded); the file's pages would
+    // otherwise stay in this process's resident set beside the copies. A float tensor still
+    // read in place (an unquantized head) faults its pages back in on first use.
+    dir.tensors->DropResidentPages();
+  }
   model->linear_bits_per_weight_ = loader->LinearBitsPerWeight();
   model->pool_ = loader->pool();
   model->rope_ = Rope(c.head_dim(), c.rope_theta);

@@ -1,6 +1,7 @@
 #include "workers/engine/quantized_linear_a8.h"
 
 #include <utility>
+#include <vector>
 
 #include "quant/a8.h"                // QuantizeA8
 #include "quant/reference_matvec.h"  // MatVecA8, MatVecA16
@@ -14,10 +15,21 @@ QuantizedLinearA8::QuantizedLinearA8(QuantizedLinear q, int activation_bits,
     : q_(std::move(q)), activation_bits_(activation_bits), pool_(std::move(pool)) {
   view_ = q_.view();
   if (use_simd && activation_bits_ == 8) {
-    absl::StatusOr<TiledLinear> tiled = TileLinear(view_);
-    if (tiled.ok()) tiled_ = *std::move(tiled);  // else: Unimplemented, keep the oracle
-    absl::StatusOr<TiledSparse24> sparse = TileSparse24(view_);
-    if (sparse.ok()) sparse24_ = *std::move(sparse);
+    RunOnPool(pool_.get(), [&](ThreadPool* threads) {
+      absl::StatusOr<TiledLinear> tiled = TileLinear(view_, threads);
+      if (tiled.ok()) tiled_ = *std::move(tiled);  // else: Unimplemented, keep the oracle
+      absl::StatusOr<TiledSparse24> sparse = TileSparse24(view_, threads);
+      if (sparse.ok()) sparse24_ = *std::move(sparse);
+    });
+  }
+  if (uses_simd()) {
+    // The tiles are the weights now; the packed copy would double the resident memory.
+    // (Assigning {} would keep the capacity; a swap with an empty vector frees it.)
+    std::vector<uint8_t>().swap(q_.qweight);
+    std::vector<uint16_t>().swap(q_.scales);
+    std::vector<uint16_t>().swap(q_.zeros);
+    std::vector<uint8_t>().swap(q_.mask);
+    view_ = q_.view();
   }
 }
 

@@ -36,7 +36,6 @@ class QuantizedLinearA8 : public Linear {
     return tiled_ ? tiled_->bytes() : sparse24_ ? sparse24_->bytes() : q_.layout.total_bits() / 8;
   }
 
-  const QuantizedLinear& weights() const { return q_; }
   bool uses_simd() const { return tiled_.has_value() || sparse24_.has_value(); }
   // This layer as one job of a GemmA8Group writing y (linear_group.h), when it runs the
   // tiled A8 kernels; with the group size its activations are prepared for.
@@ -45,7 +44,7 @@ class QuantizedLinearA8 : public Linear {
   SharedThreadPool* pool() const { return pool_.get(); }
 
  private:
-  QuantizedLinear q_;
+  QuantizedLinear q_;          // packed tensors released once tiled (layout and format stay)
   QuantizedLinearView view_;  // into q_
   int activation_bits_;
   std::shared_ptr<SharedThreadPool> pool_;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>  // std::equal
 #include <random>
 #include <vector>
 
@@ -79,6 +80,24 @@ TEST(GemmA8Sparse24Test, EqualsTheScalarOraclePerToken) {
       }
       hwy::SetSupportedTargetsForTest(0);
     }
+  }
+}
+
+// Loading tiles on the model's threads: the same bytes as one thread (ragged row tiles).
+TEST(GemmA8Sparse24Test, TilingOnThreadsGivesTheSameTiles) {
+  ThreadPool pool(2);
+  for (ZeroPoint zero_point : {ZeroPoint::kFractional, ZeroPoint::kInteger}) {
+    const QuantizedLinear q = RandomSparse(53, 192, 11, zero_point);
+    absl::StatusOr<TiledSparse24> one = TileSparse24(q.view());
+    absl::StatusOr<TiledSparse24> two = TileSparse24(q.view(), &pool);
+    ASSERT_TRUE(one.ok() && two.ok()) << one.status() << two.status();
+    EXPECT_TRUE(std::equal(one->codes.begin(), one->codes.end(), two->codes.begin(),
+                           two->codes.end()));
+    EXPECT_TRUE(std::equal(one->positions.begin(), one->positions.end(),
+                           two->positions.begin(), two->positions.end()));
+    EXPECT_EQ(one->scales, two->scales);
+    EXPECT_EQ(one->zeros, two->zeros);
+    EXPECT_EQ(one->code_zero_sums, two->code_zero_sums);
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>  // std::equal
 #include <random>
 
 #include "hwy/targets.h"  // hwy::SetSupportedTargetsForTest, hwy::SupportedAndGeneratedTargets
@@ -103,6 +104,23 @@ TEST_P(GemvA8Test, GemmOfManyTokensEqualsTheOraclePerToken) {
       }
     }
     hwy::SetSupportedTargetsForTest(0);
+  }
+}
+
+// Loading tiles on the model's threads: the same bytes as one thread, for every width and
+// ragged tiles and chunks.
+TEST(GemvA8Test, TilingOnThreadsGivesTheSameTiles) {
+  ThreadPool pool(2);
+  for (const Shape& s : {Shape{2, 64, 37, 172}, Shape{4, 16, 70, 40}, Shape{8, 64, 50, 130}}) {
+    const QuantizedLinear q = RandomLinear(s.bits, s.group, s.rows, s.cols, 7);
+    absl::StatusOr<TiledLinear> one = TileLinear(q.view());
+    absl::StatusOr<TiledLinear> two = TileLinear(q.view(), &pool);
+    ASSERT_TRUE(one.ok() && two.ok()) << one.status() << two.status();
+    EXPECT_TRUE(std::equal(one->codes.begin(), one->codes.end(), two->codes.begin(),
+                           two->codes.end()))
+        << "w" << s.bits;
+    EXPECT_EQ(one->scales, two->scales);
+    EXPECT_EQ(one->zeros, two->zeros);
   }
 }
 
