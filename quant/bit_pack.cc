@@ -29,9 +29,12 @@ void UnpackWholeByteCodes(std::span<const uint8_t> packed, std::span<uint8_t> ou
 
 void UnpackCodes(std::span<const uint8_t> packed, int bits, std::span<uint8_t> out) {
   switch (bits) {
-    case 2: return UnpackWholeByteCodes<2>(packed, out);
-    case 4: return UnpackWholeByteCodes<4>(packed, out);
-    case 8: return UnpackWholeByteCodes<8>(packed, out);
+    case 2:
+      return UnpackWholeByteCodes<2>(packed, out);
+    case 4:
+      return UnpackWholeByteCodes<4>(packed, out);
+    case 8:
+      return UnpackWholeByteCodes<8>(packed, out);
     default:
       for (size_t j = 0; j < out.size(); ++j) {
         out[j] = GetPackedCode(packed, static_cast<int64_t>(j), bits);

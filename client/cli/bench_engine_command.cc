@@ -257,8 +257,8 @@ absl::Status RunBenchEngine(const std::vector<std::string>& args) {
       "prefill_tok_s %.1f\ndecode_tok_s %.2f  (%.2f ms/step)\nweight_bytes_per_token %d\n"
       "read_bandwidth %.1f GB/s\nroofline_fraction %.3f\n",
       model_path, GemvTargetName(), threads, batch, prompt_tokens, gen_tokens, context,
-      attention_name, load_s, model_resident_bytes, prefill_tok_s, decode_tok_s, 1e3 / steps_per_s, weight_bytes,
-      bandwidth * 1e-9, roofline_fraction);
+      attention_name, load_s, model_resident_bytes, prefill_tok_s, decode_tok_s, 1e3 / steps_per_s,
+      weight_bytes, bandwidth * 1e-9, roofline_fraction);
   return absl::OkStatus();
 }
 

@@ -3,9 +3,9 @@
 #include <algorithm>  // std::min
 #include <vector>
 
-#include "absl/status/status.h"    // absl::UnimplementedError
-#include "absl/strings/str_cat.h"       // absl::StrCat
-#include "workers/cpu/thread_pool.h"    // ForEachTile
+#include "absl/status/status.h"       // absl::UnimplementedError
+#include "absl/strings/str_cat.h"     // absl::StrCat
+#include "workers/cpu/thread_pool.h"  // ForEachTile
 
 namespace accllm {
 namespace {
@@ -36,9 +36,9 @@ absl::StatusOr<TiledLinear> TileLinear(const QuantizedLinearView& q, ThreadPool*
   const WeightFormat& f = q.format;
   if (f.scheme != WeightScheme::kUniform || f.sparsity != Sparsity::kDense ||
       !(f.bits == 2 || f.bits == 4 || f.bits == 8) || f.group % kChunkCols != 0) {
-    return absl::UnimplementedError(
-        absl::StrCat("no tiled CPU kernel for ", f.ToString(), " (dense uniform 2/4/8-bit, group "
-                     "a multiple of 16 have one)"));
+    return absl::UnimplementedError(absl::StrCat("no tiled CPU kernel for ", f.ToString(),
+                                                 " (dense uniform 2/4/8-bit, group "
+                                                 "a multiple of 16 have one)"));
   }
   TiledLinear t;
   t.bits = f.bits;
@@ -61,9 +61,15 @@ absl::StatusOr<TiledLinear> TileLinear(const QuantizedLinearView& q, ThreadPool*
       const int64_t tile = r / kTileRows, lane = r % kTileRows;
       uint8_t* lane_codes = t.codes.data() + tile * t.chunks * t.chunk_bytes + lane * 4;
       switch (t.bits) {
-        case 2: WriteRowIntoTile<2>(codes.data(), t.chunks, t.chunk_bytes, lane_codes); break;
-        case 4: WriteRowIntoTile<4>(codes.data(), t.chunks, t.chunk_bytes, lane_codes); break;
-        default: WriteRowIntoTile<8>(codes.data(), t.chunks, t.chunk_bytes, lane_codes); break;
+        case 2:
+          WriteRowIntoTile<2>(codes.data(), t.chunks, t.chunk_bytes, lane_codes);
+          break;
+        case 4:
+          WriteRowIntoTile<4>(codes.data(), t.chunks, t.chunk_bytes, lane_codes);
+          break;
+        default:
+          WriteRowIntoTile<8>(codes.data(), t.chunks, t.chunk_bytes, lane_codes);
+          break;
       }
       for (int64_t g = 0; g < t.groups; ++g) {
         const size_t dst = (tile * t.groups + g) * kTileRows + lane;

@@ -3,9 +3,9 @@
 #include <algorithm>  // std::min
 #include <vector>
 
-#include "absl/status/status.h"     // absl::UnimplementedError
-#include "absl/strings/str_cat.h"   // absl::StrCat
-#include "model/dtype.h"            // HalfToFloat
+#include "absl/status/status.h"       // absl::UnimplementedError
+#include "absl/strings/str_cat.h"     // absl::StrCat
+#include "model/dtype.h"              // HalfToFloat
 #include "workers/cpu/thread_pool.h"  // ForEachTile
 
 namespace accllm {
@@ -40,12 +40,12 @@ absl::StatusOr<TiledSparse24> TileSparse24(const QuantizedLinearView& q, ThreadP
       uint8_t* const tile_positions = t.positions.data() + tile * t.groups * 128;
       const int64_t blocks = t.cols / 4;
       std::vector<int> group_sums(static_cast<size_t>(t.groups), 0);  // Σ kept codes
-      for (int64_t b = 0; b < blocks; ++b) {  // blocks of 4 columns
+      for (int64_t b = 0; b < blocks; ++b) {                          // blocks of 4 columns
         const int64_t g = b / 16, m = (b % 16) / 2, q_block = m / 4, j = m % 4;
         // Exactly two kept per block (validated): the mask's two bits, lowest first (found
         // without a branch per column, which random masks mispredict).
-        const unsigned mask = keep[4 * b] | keep[4 * b + 1] << 1 | keep[4 * b + 2] << 2 |
-                              keep[4 * b + 3] << 3;
+        const unsigned mask =
+            keep[4 * b] | keep[4 * b + 1] << 1 | keep[4 * b + 2] << 2 | keep[4 * b + 3] << 3;
         const int first = __builtin_ctz(mask), second = __builtin_ctz(mask & (mask - 1));
         const uint8_t c0 = codes[4 * b + first], c1 = codes[4 * b + second];
         const int64_t byte = g * 128 + q_block * 64 + lane * 4 + 2 * (b % 2);

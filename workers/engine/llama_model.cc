@@ -4,9 +4,9 @@
 #include <cmath>
 #include <functional>
 
-#include "absl/strings/str_cat.h"  // absl::StrCat
-#include "model/tensor_names.h"    // LinearName, ...
-#include "workers/cpu/swiglu.h"            // SwiGluInPlace
+#include "absl/strings/str_cat.h"         // absl::StrCat
+#include "model/tensor_names.h"           // LinearName, ...
+#include "workers/cpu/swiglu.h"           // SwiGluInPlace
 #include "workers/engine/linear_group.h"  // ApplyBatchShared
 
 namespace accllm {

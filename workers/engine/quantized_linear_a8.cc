@@ -3,8 +3,8 @@
 #include <utility>
 #include <vector>
 
-#include "quant/a8.h"                // QuantizeA8
-#include "quant/reference_matvec.h"  // MatVecA8, MatVecA16
+#include "quant/a8.h"                 // QuantizeA8
+#include "quant/reference_matvec.h"   // MatVecA8, MatVecA16
 #include "workers/cpu/gemm_group.h"   // GemmA8Group
 #include "workers/cpu/prepared_a8.h"  // QuantizePrepareA8
 

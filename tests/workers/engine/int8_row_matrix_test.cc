@@ -8,11 +8,11 @@
 #include <random>
 #include <vector>
 
-#include "model/dtype.h"              // FloatToHalf, HalfToFloat
-#include "quant/a8.h"                 // QuantizeA8
+#include "model/dtype.h"               // FloatToHalf, HalfToFloat
 #include "model/safetensors_writer.h"  // SafetensorsWriter
-#include "model/tensor_store.h"       // TensorStore, WriteTensorsToDir
-#include "tests/support/test_env.h"   // TempDir
+#include "model/tensor_store.h"        // TensorStore, WriteTensorsToDir
+#include "quant/a8.h"                  // QuantizeA8
+#include "tests/support/test_env.h"    // TempDir
 
 namespace accllm {
 namespace {
