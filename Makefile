@@ -3,6 +3,7 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+ARM_BUILD  ?= build-aarch64
 JOBS       ?= $(shell nproc)
 MODEL_DIR  ?= models/default
 CMAKE_FLAGS ?=
@@ -14,9 +15,14 @@ APT_PACKAGES := cmake ninja-build g++ pkg-config prometheus \
   libspdlog-dev prometheus-cpp-dev libxrt-dev libgtest-dev libgmock-dev libbenchmark-dev \
   libhwy-dev libsentencepiece-dev nlohmann-json3-dev
 
+# The CPU kernels cross-built for 64-bit Arm and tested under qemu (test-aarch64).
+ARM_APT_PACKAGES := g++-aarch64-linux-gnu qemu-user libabsl-dev:arm64 libhwy-dev:arm64 \
+  libgtest-dev:arm64 libgmock-dev:arm64 libspdlog-dev:arm64
+
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps configure build test test-unit test-asan serve demo-model clean
+.PHONY: all deps deps-aarch64 configure build test test-unit test-asan test-aarch64 serve \
+  demo-model clean
 
 all: build
 
@@ -37,10 +43,12 @@ configure: deps $(BUILD)/build.ninja
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Every test (unit + integration), then the unit tests again under ASan+UBSan.
+# Every test (unit + integration), then the unit tests again under ASan+UBSan, then the CPU
+# kernels' tests on 64-bit Arm (NEON/SVE/SVE2, emulated).
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 	$(MAKE) test-asan
+	$(MAKE) test-aarch64
 
 test-unit: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
@@ -51,6 +59,29 @@ test-asan: deps
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS) -L unit --timeout 900
+
+# Debian's arm64 packages beside the amd64 ones (multiarch) and its cross compiler.
+deps-aarch64:
+	@dpkg --print-foreign-architectures | grep -qx arm64 || \
+	  { $(SUDO) dpkg --add-architecture arm64 && $(SUDO) apt-get update -qq; }
+	@missing=$$(for p in $(ARM_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "all aarch64 dependencies are installed"; fi
+
+# The kernels' tests on each Arm SIMD target Highway has: qemu's CPU at the default SVE length
+# (NEON, SVE, SVE2), at 256 bits (SVE_256) and at 128 bits (SVE2_128).
+test-aarch64: deps-aarch64
+	cmake -G Ninja -S . -B $(ARM_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/aarch64-linux-gnu.cmake \
+	  -DACCLLM_KERNELS_ONLY=ON -DACCLLM_BUILD_BENCH=OFF
+	cmake --build $(ARM_BUILD) -j $(JOBS) --target cpu_tests
+	for cpu in max max,sve-default-vector-length=32 max,sve-default-vector-length=16; do \
+	  echo "== QEMU_CPU=$$cpu"; \
+	  (cd $(ARM_BUILD) && QEMU_CPU=$$cpu ctest --output-on-failure -j $(JOBS) --timeout 900) \
+	    || exit 1; \
+	done
 
 # The default model is one the project makes by itself (random weights, tiny shape).
 $(MODEL_DIR)/config.json: | build
@@ -67,4 +98,4 @@ serve: demo-model
 	  --default-model $(notdir $(MODEL_DIR))
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(ARM_BUILD)

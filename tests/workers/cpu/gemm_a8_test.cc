@@ -124,10 +124,12 @@ TEST(GemvA8Test, TilingOnThreadsGivesTheSameTiles) {
   }
 }
 
+#if HWY_ARCH_X86
 TEST(GemvA8Test, VnniTargetIsCompiled) {
   // HWY_WANT_AVX3_DL reaches this file too, so a CPU with AVX-512 VNNI runs VPDPBUSD.
   EXPECT_NE(HWY_TARGETS & HWY_AVX3_DL, 0);
 }
+#endif
 
 TEST(GemvA8Test, UnsupportedFormatsSaySo) {
   QuantizedLinear q = RandomLinear(2, 64, 4, 64, 3);
