@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"  // absl::StrCat
 #include "model/dtype.h"           // FloatToHalf, HalfToFloat
-#include "quant/bit_pack.h"        // GetPackedCode, OrPackedCode, PaddingIsZero, UnpackCodes
+#include "quant/bit_pack.h"        // OrPackedCode, PaddingIsZero, UnpackCodes
 #include "quant/sparse24.h"        // IsValid24Mask, Is24Pattern
 
 namespace accllm {
@@ -166,10 +166,13 @@ void UnpackLinearRow(const QuantizedLinearView& q, int64_t r, std::span<uint8_t>
   }
   std::fill(codes.begin(), codes.begin() + l.cols, uint8_t{0});
   std::fill(keep.begin(), keep.begin() + l.cols, uint8_t{0});
-  // Locals: a byte store may alias any field of q, which would then be reloaded per store.
+  // The row's stored (kept) codes in order, one byte each, then spread over the columns the
+  // mask keeps. Locals: a byte store may alias any field of q, which would then be reloaded.
+  thread_local std::vector<uint8_t> stored;
+  stored.resize(row.size() * 8 / static_cast<size_t>(q.format.bits));
+  UnpackCodes(row, q.format.bits, stored);
   const std::span<const uint8_t> masks = q.mask_row(r);
-  const int64_t cols = l.cols;
-  const int bits = q.format.bits;
+  const int64_t cols = l.cols, count = static_cast<int64_t>(stored.size());
   int64_t j = 0;
   for (int64_t block = 0; 4 * block < cols; ++block) {
     // Over the kept columns only (bits of the mask, lowest first): a test per column would
@@ -177,9 +180,9 @@ void UnpackLinearRow(const QuantizedLinearView& q, int64_t r, std::span<uint8_t>
     for (unsigned mask = (masks[block / 2] >> (4 * (block % 2))) & 0xF; mask != 0;
          mask &= mask - 1) {
       const int64_t c = 4 * block + __builtin_ctz(mask);
-      if (c >= cols) break;
+      if (c >= cols || j == count) break;  // (a valid row stores every kept code)
       keep[c] = 1;
-      codes[c] = GetPackedCode(row, j++, bits);
+      codes[c] = stored[j++];
     }
   }
 }
