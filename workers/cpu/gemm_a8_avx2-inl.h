@@ -115,7 +115,9 @@ void TileG64Avx2(const uint8_t* blocks, int64_t chunk_bytes, int64_t groups, con
             }
           }
         }
-        if ((c + 1) % (kStepsPerFlush / 4) == 0) {
+        // W2 sums a whole group in i16: its one widening is in the group term below, where
+        // the sums are still in registers (widened here, GCC spilled and reloaded them).
+        if (kBits != 2 && (c + 1) % (kStepsPerFlush / 4) == 0) {
 #pragma GCC unroll 8
           for (int k = 0; k < kTok; ++k) {
             dots[k] = _mm256_add_epi32(dots[k], _mm256_madd_epi16(acc[k], ones));
@@ -127,8 +129,9 @@ void TileG64Avx2(const uint8_t* blocks, int64_t chunk_bytes, int64_t groups, con
       const __m256 zero = LoadHalves8(zeros + g * 16 + h * 8);
 #pragma GCC unroll 8
       for (int k = 0; k < kTok; ++k) {
-        facc[k][h] = AddGroupTerm8(facc[k][h], scale, zero, dots[k],
-                                   _mm256_set1_ps(group_sums[k * groups + g]));
+        const __m256i dot = kBits == 2 ? _mm256_madd_epi16(acc[k], ones) : dots[k];
+        facc[k][h] =
+            AddGroupTerm8(facc[k][h], scale, zero, dot, _mm256_set1_ps(group_sums[k * groups + g]));
       }
     }
   }
