@@ -16,7 +16,8 @@ scenarios=(
   "decode-ctx1k|--batch 1 --prompt-tokens 16 --gen-tokens 32 --context 1024"
   "decode-ctx16k|--batch 1 --prompt-tokens 16 --gen-tokens 32 --context 16384"
 )
-printf "%-16s %-14s %12s %12s %9s %12s %9s\n" binary scenario prefill_tok_s decode_tok_s step_ms bandwidth_GBs roofline
+printf "%-16s %-14s %12s %12s %9s %12s %9s %7s %8s\n" binary scenario prefill_tok_s decode_tok_s \
+  step_ms bandwidth_GBs roofline load_s model_MB
 for s in "${scenarios[@]}"; do
   name=${s%%|*}; args=${s#*|}
   for bin in "$accllm" ${BASELINE:-}; do
@@ -28,7 +29,9 @@ for s in "${scenarios[@]}"; do
 import json, sys
 j = json.loads(sys.argv[3])
 print(f"{sys.argv[1]:<16} {sys.argv[2]:<14} {j['prefill_tok_s']:>12.1f} {j['decode_tok_s']:>12.2f} "
-      f"{j['decode_step_ms']:>9.2f} {j['read_bandwidth_gb_s']:>12.1f} {j['roofline_fraction']:>9.3f}")
+      f"{j['decode_step_ms']:>9.2f} {j['read_bandwidth_gb_s']:>12.1f} {j['roofline_fraction']:>9.3f} "
+      # load_s and model_resident_bytes: absent from binaries older than these fields.
+      f"{j.get('load_s', float('nan')):>7.2f} {j.get('model_resident_bytes', float('nan')) / 1e6:>8.0f}")
 PY
   done
 done
