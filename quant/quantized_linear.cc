@@ -176,9 +176,8 @@ void UnpackLinearRow(const QuantizedLinearView& q, int64_t r, std::span<uint8_t>
   int64_t j = 0;
   for (int64_t block = 0; 4 * block < cols; ++block) {
     // Over the kept columns only (bits of the mask, lowest first): a test per column would
-    // mispredict on every other one. Block k's mask is nibble k % 2 of byte k / 2.
-    for (unsigned mask = (masks[block / 2] >> (4 * (block % 2))) & 0xF; mask != 0;
-         mask &= mask - 1) {
+    // mispredict on every other one.
+    for (unsigned mask = BlockMaskOf(masks, block); mask != 0; mask &= mask - 1) {
       const int64_t c = 4 * block + __builtin_ctz(mask);
       if (c >= cols || j == count) break;  // (a valid row stores every kept code)
       keep[c] = 1;

@@ -15,6 +15,11 @@
 
 namespace accllm {
 
+// The mask of block k (columns 4k .. 4k+3) in one row's mask bytes: nibble k % 2 of byte k / 2.
+inline uint8_t BlockMaskOf(std::span<const uint8_t> mask_row, int64_t k) {
+  return (mask_row[static_cast<size_t>(k / 2)] >> (4 * (k % 2))) & 0xF;
+}
+
 // What the kernels read; the memory belongs to someone else (a QuantizedLinear, a device
 // buffer...). fp16 values are their raw IEEE bits.
 struct QuantizedLinearView {
@@ -34,9 +39,7 @@ struct QuantizedLinearView {
                         static_cast<size_t>(layout.mask_row_bytes));
   }
   // The mask of block k (columns 4k .. 4k+3) of row r.
-  uint8_t block_mask(int64_t r, int64_t k) const {
-    return (mask[static_cast<size_t>(r * layout.mask_row_bytes + k / 2)] >> (4 * (k % 2))) & 0xF;
-  }
+  uint8_t block_mask(int64_t r, int64_t k) const { return BlockMaskOf(mask_row(r), k); }
   GroupParams params(int64_t r, int64_t g) const;  // decoded fp16 scale (and zero)
 };
 

@@ -1,6 +1,6 @@
 #include "workers/cpu/tiled_sparse24.h"
 
-#include <algorithm>  // std::min
+#include <algorithm>  // std::fill, std::min
 #include <vector>
 
 #include "absl/status/status.h"       // absl::UnimplementedError
@@ -32,20 +32,21 @@ absl::StatusOr<TiledSparse24> TileSparse24(const QuantizedLinearView& q, ThreadP
   // Tiles write disjoint bytes, so threads split them; each unpacks one row at a time.
   ForEachTile(pool, t.tiles, [&](int64_t begin, int64_t end, int) {
     std::vector<uint8_t> codes(static_cast<size_t>(t.cols)), keep(codes.size());
+    std::vector<int> group_sums(static_cast<size_t>(t.groups));  // per row: Σ kept codes
     for (int64_t r = begin * 16; r < std::min(end * 16, t.rows); ++r) {
       UnpackLinearRow(q, r, codes, keep);
+      const std::span<const uint8_t> masks = q.mask_row(r);
+      std::fill(group_sums.begin(), group_sums.end(), 0);
       const int64_t tile = r / 16, lane = r % 16;
       // Locals: a byte store may alias t's fields, which would then be reloaded per store.
       uint8_t* const tile_codes = t.codes.data() + tile * t.groups * 128;
       uint8_t* const tile_positions = t.positions.data() + tile * t.groups * 128;
       const int64_t blocks = t.cols / 4;
-      std::vector<int> group_sums(static_cast<size_t>(t.groups), 0);  // Σ kept codes
-      for (int64_t b = 0; b < blocks; ++b) {                          // blocks of 4 columns
+      for (int64_t b = 0; b < blocks; ++b) {  // blocks of 4 columns
         const int64_t g = b / 16, m = (b % 16) / 2, q_block = m / 4, j = m % 4;
         // Exactly two kept per block (validated): the mask's two bits, lowest first (found
         // without a branch per column, which random masks mispredict).
-        const unsigned mask =
-            keep[4 * b] | keep[4 * b + 1] << 1 | keep[4 * b + 2] << 2 | keep[4 * b + 3] << 3;
+        const unsigned mask = BlockMaskOf(masks, b);
         const int first = __builtin_ctz(mask), second = __builtin_ctz(mask & (mask - 1));
         const uint8_t c0 = codes[4 * b + first], c1 = codes[4 * b + second];
         const int64_t byte = g * 128 + q_block * 64 + lane * 4 + 2 * (b % 2);

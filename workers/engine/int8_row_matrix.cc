@@ -74,10 +74,14 @@ absl::StatusOr<Int8RowMatrix> Int8RowMatrix::Read(const TensorStore& store, std:
 }
 
 void Int8RowMatrix::Row(int64_t r, std::span<float> out) const {
-  for (int64_t c = 0; c < cols_; ++c) {
-    const int8_t v = tiled_ ? tiled_->blocks[tiled_->index(r, c)] : q_[r * cols_ + c];
-    out[c] = scale_f_[r] * static_cast<float>(v);
+  if (tiled_) {
+    for (int64_t c = 0; c < cols_; ++c) {
+      out[c] = scale_f_[r] * static_cast<float>(tiled_->blocks[tiled_->index(r, c)]);
+    }
+    return;
   }
+  const int8_t* q = q_.data() + r * cols_;
+  for (int64_t c = 0; c < cols_; ++c) out[c] = scale_f_[r] * static_cast<float>(q[c]);
 }
 
 void Int8RowMatrix::Apply(std::span<const float> x, std::span<float> y) const {

@@ -1,7 +1,6 @@
 #include "workers/engine/quantized_linear_a8.h"
 
 #include <utility>
-#include <vector>
 
 #include "quant/a8.h"                 // QuantizeA8
 #include "quant/reference_matvec.h"   // MatVecA8, MatVecA16
@@ -24,11 +23,10 @@ QuantizedLinearA8::QuantizedLinearA8(QuantizedLinear q, int activation_bits,
   }
   if (uses_simd()) {
     // The tiles are the weights now; the packed copy would double the resident memory.
-    // (Assigning {} would keep the capacity; a swap with an empty vector frees it.)
-    std::vector<uint8_t>().swap(q_.qweight);
-    std::vector<uint16_t>().swap(q_.scales);
-    std::vector<uint16_t>().swap(q_.zeros);
-    std::vector<uint8_t>().swap(q_.mask);
+    QuantizedLinear shape_only;
+    shape_only.format = q_.format;
+    shape_only.layout = q_.layout;
+    q_ = std::move(shape_only);
     view_ = q_.view();
   }
 }
