@@ -22,7 +22,7 @@ ARM_APT_PACKAGES := g++-aarch64-linux-gnu qemu-user libabsl-dev:arm64 libhwy-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps deps-aarch64 configure build test test-unit test-asan test-aarch64 serve \
-  demo-model clean
+  demo-model fpga-xclbin clean
 
 all: build
 
@@ -96,6 +96,11 @@ serve: demo-model
 	$(BUILD)/bin/accllm-server --listen 127.0.0.1:$(SERVE_PORT) \
 	  --metrics-listen 127.0.0.1:$(METRICS_PORT) --model-repository $(dir $(MODEL_DIR)) \
 	  --default-model $(notdir $(MODEL_DIR))
+
+# The U280 bitstream (needs Vitis: XILINX_VITIS, v++ and the platform; without them it says
+# which is missing and fails). PLATFORM=name|path.xpfm, TARGET=hw|hw_emu; output build-fpga/.
+fpga-xclbin:
+	PLATFORM="$(PLATFORM)" TARGET="$(TARGET)" workers/fpga/hls/build_xclbin.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(ARM_BUILD)

@@ -22,6 +22,8 @@ struct Cluster::Record {
   int32_t pages_total = 0;
   int32_t running = 0;
   std::vector<std::string> models;
+  std::string backend;
+  v1::DeviceCounters device_counters;
 };
 
 namespace {
@@ -88,6 +90,7 @@ absl::StatusOr<v1::RegisterWorkerResponse> Cluster::Register(
     handle = Upsert(request.address(), request.device().empty() ? "unknown" : request.device(),
                     request.metrics_address(), request.kv_pages_total(),
                     request.kv_page_tokens(), false, &replaced);
+    workers_[handle.id]->backend = request.backend();
   }
   spdlog::info("worker {} registered (device {}, metrics {})", handle.id, handle.device,
                handle.metrics_address.empty() ? "none" : handle.metrics_address);
@@ -118,6 +121,7 @@ v1::HeartbeatResponse Cluster::Heartbeat(const v1::HeartbeatRequest& request) {
   Record& r = *it->second;
   const Clock::time_point now = Clock::now();
   r.last_heartbeat = now;
+  if (request.has_device_counters()) r.device_counters = request.device_counters();
   const double dt = std::chrono::duration<double>(now - r.rate_since).count();
   if (dt >= 1.0) {
     r.steps_per_second = (request.steps_total() - r.steps_at_rate_since) / dt;
@@ -187,6 +191,8 @@ v1::WorkerStatus Cluster::StatusOf(const Record& r) const {
   s.set_worker_id(r.handle.id);
   s.set_address(r.handle.id);
   s.set_device(r.handle.device);
+  s.set_backend(r.backend);
+  *s.mutable_device_counters() = r.device_counters;
   s.set_state(r.state);
   s.set_kv_pages_used(r.pages_used);
   s.set_kv_pages_total(r.pages_total);
@@ -245,12 +251,14 @@ void Cluster::ProbeStatic(const std::string& address) {
     v1::HeartbeatRequest beat;
     beat.set_worker_id(address);
     beat.set_steps_total(info.steps_total());
+    *beat.mutable_device_counters() = info.device_counters();
     Heartbeat(beat);
     return;
   }
   v1::RegisterWorkerRequest registration;
   registration.set_address(address);
   registration.set_device(info.device());
+  registration.set_backend(info.backend());
   registration.set_metrics_address(info.metrics_address());
   (void)Register(registration);
 }

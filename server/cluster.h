@@ -21,7 +21,7 @@
 #include "absl/status/statusor.h"         // absl::StatusOr
 #include "accllm/v1/cluster.pb.h"         // v1::WorkerStatus, ...
 #include "accllm/v1/worker.grpc.pb.h"     // v1::Worker::Stub
-#include "workers/service/serial_executor.h"  // SerialExecutor
+#include "common/serial_executor.h"  // SerialExecutor
 
 namespace accllm {
 

@@ -8,9 +8,9 @@
 #include "quant/quantization_config.h"      // ParseQuantizationConfig
 #include "server/server_metrics.h"          // ServerMetrics
 #include "spdlog/spdlog.h"                  // spdlog::info
-#include "workers/runtime/engine_worker.h"  // LimitsFor
+#include "common/model_limits.h"         // LimitsFor
 #include "proto/grpc_status.h"    // FromGrpcStatus
-#include "workers/service/step_codec.h"     // EncodeStep, DecodeStepOutput
+#include "common/step_codec.h"     // EncodeStep, DecodeStepOutput
 
 namespace accllm {
 

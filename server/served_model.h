@@ -29,7 +29,7 @@
 #include "scheduler/scheduler.h"         // Scheduler, RequestParams, Completion
 #include "server/cluster.h"              // WorkerHandle
 #include "server/model_registry.h"       // Servable
-#include "workers/service/serial_executor.h"  // SerialExecutor
+#include "common/serial_executor.h"  // SerialExecutor
 
 namespace accllm {
 

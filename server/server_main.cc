@@ -26,8 +26,8 @@
 #include "server/model_manager.h"                       // ModelManager
 #include "server/server_metrics.h"                      // ServerMetrics
 #include "spdlog/spdlog.h"                              // spdlog::info
-#include "workers/service/metrics_endpoint.h"           // MetricsEndpoint
-#include "workers/service/process_util.h"               // WaitForTerminationSignal
+#include "common/metrics_endpoint.h"           // MetricsEndpoint
+#include "common/process_util.h"               // WaitForTerminationSignal
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "HOST:PORT for the gRPC API (port 0: any)");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",

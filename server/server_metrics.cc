@@ -4,7 +4,7 @@
 #include "prometheus/gauge.h"                  // prometheus::BuildGauge
 #include "prometheus/histogram.h"              // prometheus::BuildHistogram
 #include "prometheus/registry.h"               // prometheus::Registry
-#include "workers/service/metrics_endpoint.h"  // LatencyBucketsSeconds, TokenCountBuckets
+#include "common/metrics_endpoint.h"  // LatencyBucketsSeconds, TokenCountBuckets
 
 namespace accllm {
 

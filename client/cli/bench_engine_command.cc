@@ -1,5 +1,5 @@
 // accllm bench-engine: prefill and decode speed of a model in process, through
-// the path the worker serves (StepBatch → EngineWorker), next to the machine's
+// the path the worker serves (StepBatch → BackendWorker), next to the machine's
 // read bandwidth measured in the same run, so decode can be stated as a
 // fraction of the memory roofline.
 #include <unistd.h>  // sysconf
@@ -18,17 +18,17 @@
 #include "absl/strings/str_cat.h"           // absl::StrCat
 #include "absl/strings/str_format.h"        // absl::StrFormat
 #include "client/cli/command.h"             // RunBenchEngine
+#include "client/cli/device_flag.h"         // ChooseDeviceFromFlags
 #include "client/cli/flags.h"               // FLAGS_*
 #include "client/eval/evaluation.h"         // ParseAttention
 #include "model/model_dir.h"                // OpenModelDir
 #include "nlohmann/json.hpp"                // nlohmann::json
 #include "scheduler/lambda_page_table.h"    // LambdaPageTable
 #include "scheduler/page_pool.h"            // PagePool
+#include "workers/backend/backend_worker.h" // BackendWorker
 #include "workers/cpu/gemm_a8.h"            // GemvTargetName
 #include "workers/cpu/memory_bandwidth.h"   // MeasureReadBandwidth
 #include "workers/cpu/thread_pool.h"        // ThreadPool
-#include "workers/engine/llama_model.h"     // LlamaModel
-#include "workers/runtime/engine_worker.h"  // EngineWorker
 
 namespace accllm::cli {
 
@@ -80,7 +80,7 @@ absl::StatusOr<scheduler::StepBatch> PlanStep(std::vector<BenchSequence>& seqs,
   return batch;
 }
 
-absl::Status RunStep(EngineWorker& worker, const scheduler::StepBatch& batch,
+absl::Status RunStep(BackendWorker& worker, const scheduler::StepBatch& batch,
                      std::vector<BenchSequence>& seqs, scheduler::PagePool& pages) {
   absl::StatusOr<scheduler::StepOutput> out = worker.Step(batch);
   if (!out.ok()) return out.status();
@@ -134,13 +134,7 @@ absl::Status RunBenchEngine(const std::vector<std::string>& args) {
   const auto t_load = Clock::now();
   absl::StatusOr<ModelDir> dir = OpenModelDir(model_path);
   if (!dir.ok()) return dir.status();
-  absl::StatusOr<std::unique_ptr<LlamaModel>> loaded =
-      LlamaModel::Load(*dir, {.use_simd = true, .threads = threads});
-  if (!loaded.ok()) return loaded.status();
-  std::shared_ptr<const LlamaModel> model = *std::move(loaded);
-  const double load_s = Seconds(t_load);
-  const int64_t model_resident_bytes = ResidentBytes() - resident_before_load;
-  const ModelConfig& config = model->config();
+  const ModelConfig& config = dir->config;
   if (attention.dense && context + prompt_tokens + gen_tokens > config.max_seq_len) {
     return absl::InvalidArgumentError(
         absl::StrCat("dense attention over ", context + prompt_tokens + gen_tokens,
@@ -152,7 +146,15 @@ absl::Status RunBenchEngine(const std::vector<std::string>& args) {
   const int64_t per_seq = scheduler::LambdaPageTable::PagesToRun(attention, page_size, positions);
   const int32_t num_pages = static_cast<int32_t>(per_seq * batch + 1);
   scheduler::PagePool pages(num_pages, page_size);
-  EngineWorker worker(model, num_pages, page_size);
+  absl::StatusOr<DeviceChoice> device = ChooseDeviceFromFlags();
+  if (!device.ok()) return device.status();
+  absl::StatusOr<std::unique_ptr<BackendModel>> loaded = device->instance->Load(
+      *dir, {.kv_pages = num_pages, .page_size = page_size, .threads = threads});
+  if (!loaded.ok()) return loaded.status();
+  std::shared_ptr<BackendModel> model = *std::move(loaded);
+  const double load_s = Seconds(t_load);
+  const int64_t model_resident_bytes = ResidentBytes() - resident_before_load;
+  BackendWorker worker(model);
 
   std::mt19937 rng(1);
   std::uniform_int_distribution<int32_t> token(3, config.vocab_size - 1);
@@ -205,6 +207,7 @@ absl::Status RunBenchEngine(const std::vector<std::string>& args) {
   const double prefill_s = Seconds(t_prefill);
 
   const double bandwidth_before = MeasureReadBandwidth(bandwidth_buffer, bandwidth_pool, 3);
+  const DeviceCounters counters_before = model->counters();
   double decode_s = 0.0;
   for (int32_t g = 0; g < gen_tokens; ++g) {
     std::vector<std::vector<int32_t>> next(batch);
@@ -216,6 +219,7 @@ absl::Status RunBenchEngine(const std::vector<std::string>& args) {
     decode_s += Seconds(t0);
   }
 
+  const DeviceCounters counters_after = model->counters();
   const double bandwidth_after = MeasureReadBandwidth(bandwidth_buffer, bandwidth_pool, 3);
   const double bandwidth = (bandwidth_before + bandwidth_after) / 2;
   const double prefill_tok_s = static_cast<double>(batch) * prompt_tokens / prefill_s;
@@ -229,6 +233,7 @@ absl::Status RunBenchEngine(const std::vector<std::string>& args) {
 
   nlohmann::json j;
   j["model"] = model_path;
+  j["device"] = device->backend;
   j["simd_target"] = GemvTargetName();
   j["threads"] = threads;
   j["batch"] = batch;
@@ -237,6 +242,15 @@ absl::Status RunBenchEngine(const std::vector<std::string>& args) {
   j["context"] = context;
   j["attention"] = attention_name;
   j["kv_bits"] = model->kv_format().bits;
+  // What the device counted over the timed decode steps (the emulated card counts every HBM
+  // byte its kernels read; the CPU counts the weights it streamed).
+  const double decoded = static_cast<double>(gen_tokens) * batch;
+  j["device_bytes_per_token"] =
+      static_cast<double>(counters_after.bytes_read - counters_before.bytes_read) / decoded;
+  j["device_launches_per_step"] =
+      static_cast<double>(counters_after.launches - counters_before.launches) / gen_tokens;
+  j["device_kernel_ms_per_step"] =
+      1e3 * (counters_after.kernel_seconds - counters_before.kernel_seconds) / gen_tokens;
   j["load_s"] = load_s;
   j["model_resident_bytes"] = model_resident_bytes;
   j["prefill_tok_s"] = prefill_tok_s;
@@ -252,13 +266,16 @@ absl::Status RunBenchEngine(const std::vector<std::string>& args) {
     return absl::OkStatus();
   }
   std::cout << absl::StrFormat(
-      "model %s  target %s  threads %d  batch %d  prompt %d  gen %d  context %d  attention %s\n"
+      "model %s  device %s  target %s  threads %d  batch %d  prompt %d  gen %d  context %d  attention %s\n"
       "load_s %.2f  model_resident_bytes %d\n"
       "prefill_tok_s %.1f\ndecode_tok_s %.2f  (%.2f ms/step)\nweight_bytes_per_token %d\n"
-      "read_bandwidth %.1f GB/s\nroofline_fraction %.3f\n",
-      model_path, GemvTargetName(), threads, batch, prompt_tokens, gen_tokens, context,
+      "read_bandwidth %.1f GB/s\nroofline_fraction %.3f\n"
+      "device_bytes_per_token %.0f  device_launches_per_step %.2f  device_kernel_ms_per_step "
+      "%.3f\n",
+      model_path, device->backend, GemvTargetName(), threads, batch, prompt_tokens, gen_tokens, context,
       attention_name, load_s, model_resident_bytes, prefill_tok_s, decode_tok_s, 1e3 / steps_per_s,
-      weight_bytes, bandwidth * 1e-9, roofline_fraction);
+      weight_bytes, bandwidth * 1e-9, roofline_fraction, j["device_bytes_per_token"].get<double>(),
+      j["device_launches_per_step"].get<double>(), j["device_kernel_ms_per_step"].get<double>());
   return absl::OkStatus();
 }
 

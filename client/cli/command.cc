@@ -32,9 +32,10 @@ const std::vector<Command>& AllCommands() {
        &RunModels},
       {"workers", "list the server's workers; drain one",
        "accllm workers [list | drain ID] [--server ADDR] [--json] [--connect-timeout SECONDS]\n\n"
-       "list (the default): id, address, device, state, KV pages used/total, steps/s, running\n"
-       "sequences and models of every worker. drain: stop routing new sequences to worker ID;\n"
-       "running ones finish there. --json prints the API's message as JSON.",
+       "list (the default): id, address, device, backend, state, KV pages used/total, steps/s,\n"
+       "running sequences, what the device counted (GB its kernels read, launches, modelled\n"
+       "kernel seconds) and models of every worker. drain: stop routing new sequences to worker\n"
+       "ID; running ones finish there. --json prints the API's message as JSON.",
        {"server", "connect_timeout", "json"},
        &RunWorkers},
       {"bench-serve", "closed-loop load against accllm-server: TTFT, ITL, throughput",
@@ -52,12 +53,14 @@ const std::vector<Command>& AllCommands() {
       {"run", "generate text or token ids in process (scheduler + engine worker)",
        "accllm run --model DIR (--prompt TEXT | --prompt-ids \"1 2 3\") [--max-tokens N]\n"
        "           [--temperature T] [--top-p P] [--top-k K] [--seed S] [--ids]\n"
-       "           [--attention dense|window:W|lambda:S,W] [--ignore-eos]\n\n"
+       "           [--attention dense|window:W|lambda:S,W] [--ignore-eos]\n"
+       "           [--device cpu|fpga-emu|fpga:N|auto] [--xclbin FILE] [--threads T]\n\n"
        "Streams the generated text to stdout as it is produced (or, with --ids, prints the\n"
        "generated token ids space-separated on one line). Stops at the model's stop token or\n"
-       "after --max-tokens. Timing goes to stderr.",
+       "after --max-tokens. Timing goes to stderr. --device fpga-emu runs the model on the\n"
+       "emulated FPGA card (a quantized W x A8 model), token for token what the CPU gives.",
        {"model", "prompt", "prompt_ids", "max_tokens", "temperature", "top_p", "top_k", "seed",
-        "ids", "attention", "ignore_eos"},
+        "ids", "attention", "ignore_eos", "device", "xclbin", "threads"},
        &RunRun},
       {"convert", "import a llama2.c checkpoint or a Hugging Face Llama directory",
        "accllm convert --from llama2c|hf --in PATH --out DIR [--dtype f32|f16|bf16]\n"
@@ -106,7 +109,8 @@ const std::vector<Command>& AllCommands() {
       {"bench-engine", "prefill and decode speed in process, against the memory roofline",
        "accllm bench-engine --model DIR [--batch B] [--prompt-tokens P] [--gen-tokens G]\n"
        "                    [--context C] [--threads T] [--attention dense|window:W|lambda:S,W]\n"
-       "                    [--page-size 16] [--json]\n\n"
+       "                    [--page-size 16] [--device cpu|fpga-emu|fpga:N] [--xclbin FILE]\n"
+       "                    [--json]\n\n"
        "Loads the model, prefills B prompts of P random tokens in one step, then decodes G\n"
        "steps of B tokens through the engine worker (the path accllm-worker serves). With\n"
        "--context C the decode starts after C positions (assigned pages, not computed).\n"
@@ -114,10 +118,28 @@ const std::vector<Command>& AllCommands() {
        "decode_tok_s (aggregate over the batch), weight_bytes_per_token (weights streamed per\n"
        "decode step), the read bandwidth measured in the same run, roofline_fraction =\n"
        "weight bytes x decode steps/s / bandwidth, and what loading cost: load_s and\n"
-       "model_resident_bytes (resident memory the loaded model added).",
+       "model_resident_bytes (resident memory the loaded model added). On an FPGA device it\n"
+       "also reports what the card counted per decoded token: device_bytes_per_token (HBM\n"
+       "bytes the kernels read), device_launches_per_step and the modelled kernel time.",
        {"model", "batch", "prompt_tokens", "gen_tokens", "context", "threads", "attention",
-        "page_size", "json"},
+        "page_size", "device", "xclbin", "json"},
        &RunBenchEngine},
+      {"fpga-model", "predict decode/prefill tok/s of a model on an FPGA card (U280 cost model)",
+       "accllm fpga-model (--model DIR | --shape llama2-7b|tinyllama-1.1b|tiny) [--card u280]\n"
+       "                  [--weights w2 --group 64 --scheme uniform --sparsity 2:4 --activations a8\n"
+       "                   --kv 4] [--sinks 4 --window 1024] [--clock-mhz 225] [--context N]\n"
+       "                  [--batch B] [--power-w W] [--json]\n\n"
+       "A roofline of the AccLLM accelerator on the card: decode step = max(HBM bytes /\n"
+       "bandwidth, DSP cycles / (DSPs x clock)) + kernel launches; prefill in MM mode. Prints\n"
+       "decode and prefill tok/s, HBM bytes per token (weights, head, embedding, KV read/write),\n"
+       "the bound (hbm | compute | launch), DSPs used, tok/J and every assumption with its\n"
+       "source. --model is a model directory (a quantized one brings its own per-layer formats;\n"
+       "the format flags then do not apply) or a llama2.c .bin; it wins over --shape.\n"
+       "--context is the sequence length at the decode step (0: the model's trained context);\n"
+       "--window 0 prices dense attention. --json prints one JSON object.",
+       {"model", "shape", "card", "weights", "group", "scheme", "sparsity", "activations", "kv",
+        "sinks", "window", "clock_mhz", "context", "batch", "power_w", "json"},
+       &RunFpgaModel},
   };
   return commands;
 }

@@ -70,3 +70,13 @@ ABSL_FLAG(int32_t, batch, 1, "sequences decoded together");
 ABSL_FLAG(int64_t, context, 0,
           "positions already in the KV cache before the timed decode (0: just the prompt)");
 ABSL_FLAG(int32_t, threads, 0, "worker threads (0: all cores)");
+ABSL_FLAG(std::string, device, "cpu",
+          "the backend to run on in process: cpu, fpga-emu (the emulated card), fpga:N "
+          "(with --xclbin) or auto");
+ABSL_FLAG(std::string, xclbin, "", "the decoder kernel for an FPGA card (make fpga-xclbin)");
+
+// fpga-model
+ABSL_FLAG(std::string, card, "u280", "FPGA card the cost model prices: u280");
+ABSL_FLAG(double, clock_mhz, 225.0, "kernel clock in MHz (AccLLM and FlightLLM ran the U280 at 225)");
+ABSL_FLAG(double, power_w, 0.0, "board power in W for tok/J (0: the card's default, 45 W for u280)");
+ABSL_FLAG(int32_t, window, 1024, "Λ attention window W in tokens (with --sinks S); 0: dense");

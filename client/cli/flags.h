@@ -68,5 +68,13 @@ ABSL_DECLARE_FLAG(int32_t, gen_tokens);
 ABSL_DECLARE_FLAG(int32_t, batch);
 ABSL_DECLARE_FLAG(int64_t, context);
 ABSL_DECLARE_FLAG(int32_t, threads);
+ABSL_DECLARE_FLAG(std::string, device);
+ABSL_DECLARE_FLAG(std::string, xclbin);
+
+// fpga-model
+ABSL_DECLARE_FLAG(std::string, card);
+ABSL_DECLARE_FLAG(double, clock_mhz);
+ABSL_DECLARE_FLAG(double, power_w);
+ABSL_DECLARE_FLAG(int32_t, window);
 
 #endif  // ACCLLM_CLIENT_CLI_FLAGS_H_

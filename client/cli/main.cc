@@ -8,7 +8,7 @@
 #include "absl/flags/reflection.h"  // absl::FindCommandLineFlag
 #include "absl/flags/usage.h"       // absl::SetProgramUsageMessage
 #include "client/cli/command.h"     // AllCommands
-#include "workers/service/process_util.h"  // NormalizeFlagDashes
+#include "common/process_util.h"  // NormalizeFlagDashes
 #include "spdlog/sinks/stdout_color_sinks.h"  // spdlog::stderr_color_mt
 #include "spdlog/spdlog.h"          // spdlog::set_default_logger
 

@@ -10,16 +10,17 @@
 #include "absl/strings/str_cat.h"              // absl::StrCat
 #include "absl/strings/str_join.h"             // absl::StrJoin
 #include "client/cli/command.h"                // RunRun
+#include "client/cli/device_flag.h"            // ChooseDeviceFromFlags
 #include "client/cli/flags.h"                  // FLAGS_*
 #include "client/eval/evaluation.h"            // ParseAttention
+#include "common/model_limits.h"               // LimitsFor
 #include "model/model_dir.h"                   // OpenModelDir
 #include "model/tokenizer/utf8_stream.h"       // Utf8Stream
 #include "scheduler/clock.h"                   // SteadyClock
 #include "scheduler/sync_driver.h"             // SyncDriver
 #include "spdlog/spdlog.h"                     // spdlog::info
-#include "workers/engine/llama_model.h"        // LlamaModel
-#include "workers/engine/sampler.h"            // ValidateSamplingParams
-#include "workers/runtime/engine_worker.h"     // EngineWorker, LimitsFor
+#include "workers/backend/backend_worker.h"    // BackendWorker
+#include "workers/backend/sampler.h"           // ValidateSamplingParams
 
 namespace accllm::cli {
 
@@ -42,10 +43,10 @@ absl::Status RunRun(const std::vector<std::string>& args) {
   const auto t_load = std::chrono::steady_clock::now();
   absl::StatusOr<ModelDir> dir = OpenModelDir(model_path);
   if (!dir.ok()) return dir.status();
-  absl::StatusOr<std::unique_ptr<LlamaModel>> loaded = LlamaModel::Load(*dir);
-  if (!loaded.ok()) return loaded.status();
-  std::shared_ptr<const LlamaModel> model = *std::move(loaded);
-  const ModelConfig& config = model->config();
+  absl::StatusOr<DeviceChoice> device = ChooseDeviceFromFlags();
+  if (!device.ok()) return device.status();
+  if (absl::GetFlag(FLAGS_threads) < 0) return absl::InvalidArgumentError("--threads must be >= 0");
+  const ModelConfig& config = dir->config;
 
   scheduler::RequestParams request;
   if (!prompt_ids.empty()) {
@@ -99,7 +100,10 @@ absl::Status RunRun(const std::vector<std::string>& args) {
       sched.AddWorker({.name = "local", .num_pages = pages, .page_size = kPageSize,
                        .token_budget = 0});
   if (!worker_id.ok()) return worker_id.status();
-  EngineWorker worker(model, pages, kPageSize);
+  absl::StatusOr<std::unique_ptr<BackendModel>> model = device->instance->Load(
+      *dir, {.kv_pages = pages, .page_size = kPageSize, .threads = absl::GetFlag(FLAGS_threads)});
+  if (!model.ok()) return model.status();
+  BackendWorker worker(std::shared_ptr<BackendModel>(*std::move(model)));
   scheduler::SyncDriver driver(sched);
   driver.Attach(*worker_id, &worker);
 

@@ -26,14 +26,20 @@ void PrintWorkers(const std::vector<v1::WorkerStatus>& workers) {
   }
   std::vector<std::vector<std::string>> rows;
   for (const v1::WorkerStatus& w : workers) {
-    rows.push_back({w.worker_id(), w.address(), w.device(),
+    const v1::DeviceCounters& c = w.device_counters();
+    rows.push_back({w.worker_id(), w.address(), w.device(), w.backend(),
                     EnumSuffix(v1::WorkerState_Name(w.state()), "WORKER_STATE_"),
                     absl::StrCat(w.kv_pages_used(), "/", w.kv_pages_total()),
                     absl::StrFormat("%.1f", w.steps_per_second()),
-                    absl::StrCat(w.running_sequences()), absl::StrJoin(w.models(), ",")});
+                    absl::StrCat(w.running_sequences()),
+                    absl::StrFormat("%.2f", static_cast<double>(c.bytes_read()) * 1e-9),
+                    absl::StrCat(c.launches()), absl::StrFormat("%.3f", c.kernel_seconds()),
+                    absl::StrJoin(w.models(), ",")});
   }
   std::cout << FormatTable(
-      {"ID", "ADDRESS", "DEVICE", "STATE", "KV_PAGES", "STEPS/S", "RUNNING", "MODELS"}, rows);
+      {"ID", "ADDRESS", "DEVICE", "BACKEND", "STATE", "KV_PAGES", "STEPS/S", "RUNNING",
+       "DEVICE_GB_READ", "LAUNCHES", "KERNEL_S", "MODELS"},
+      rows);
 }
 
 }  // namespace

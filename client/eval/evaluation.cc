@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"      // absl::StrCat
 #include "absl/strings/str_split.h"    // absl::StrSplit
 #include "workers/engine/kv_factory.h"  // MakeSequenceKv, MakeKvPagePool
-#include "workers/engine/sampler.h"    // Sampler
+#include "workers/backend/sampler.h"    // Sampler
 
 namespace accllm {
 

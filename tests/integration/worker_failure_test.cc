@@ -132,7 +132,12 @@ TEST_F(WorkerFailureTest, WorkerDeviceSelectionFallsBackToTheCpuOnlyForAuto) {
   EXPECT_NE(fpga.err.find("fpga:0"), std::string::npos) << fpga.err;
   const CommandResult bad = RunCommand((BinDir() / "accllm-worker").string() + " --device=tpu");
   EXPECT_EQ(bad.exit_code, 2);
-  EXPECT_NE(bad.err.find("auto, cpu or fpga:N"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("auto, cpu, fpga-emu or fpga:N"), std::string::npos) << bad.err;
+  // A card needs its kernel: a missing xclbin is named before any card is touched.
+  const CommandResult no_file = RunCommand((BinDir() / "accllm-worker").string() +
+                                           " --device=fpga:0 --xclbin=/nonexistent.xclbin");
+  EXPECT_NE(no_file.exit_code, 0);
+  EXPECT_NE(no_file.err.find("/nonexistent.xclbin"), std::string::npos) << no_file.err;
   auto worker = std::make_unique<Daemon>(
       "auto", BinDir() / "accllm-worker",
       std::vector<std::string>{"--device=auto", "--ready-file=" + (dir_ / "auto.ready").string()},

@@ -21,6 +21,14 @@ std::optional<fs::path> Stories260KDir() {
   return std::nullopt;
 }
 
+std::optional<fs::path> SharedModelDir(const std::string& name) {
+  const char* env = std::getenv("ACCLLM_SHARED_DIR");
+  const fs::path shared = env != nullptr ? fs::path(env) : fs::path(ACCLLM_DEFAULT_SHARED_DIR);
+  const fs::path dir = shared / "models" / name;
+  if (fs::is_directory(dir)) return dir;
+  return std::nullopt;
+}
+
 fs::path BinDir() {
   const char* env = std::getenv("ACCLLM_BIN_DIR");
   return env != nullptr ? fs::path(env) : fs::path(ACCLLM_DEFAULT_BIN_DIR);

@@ -18,6 +18,9 @@ std::optional<std::filesystem::path> Stories260KDir();
                                       "set ACCLLM_SHARED_DIR to run this test"; \
   const std::filesystem::path dir_var = *dir_var##_opt
 
+// ../shared/models/NAME (a directory with config.json or NAME's files), or nullopt.
+std::optional<std::filesystem::path> SharedModelDir(const std::string& name);
+
 // build/bin, where accllm and the daemons live.
 std::filesystem::path BinDir();
 

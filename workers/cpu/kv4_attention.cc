@@ -11,7 +11,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"         // HWY_EXPORT, HWY_DYNAMIC_DISPATCH
 // After highway.h, so it is re-included per target like this file.
-#include "hwy/contrib/math/math-inl.h"  // hn::Exp
+#include "workers/cpu/portable_exp-inl.h"  // PortableExpVec
 
 HWY_BEFORE_NAMESPACE();
 namespace accllm {
@@ -225,7 +225,10 @@ void AccumulateValues(const float* w, int64_t stride, int nq, int head_dim, cons
   }
 }
 
+// quant/portable_exp.h's PortableSoftmaxInPlace with the exps in SIMD: the same bits on
+// every target (and on the FPGA card). The max is exact in any order; the sum's order is fixed.
 void Softmax(float* w, int64_t n) {
+  if (n <= 0) return;
   const hn::CappedTag<float, 16> df;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
   auto vmax = hn::Set(df, -INFINITY);
@@ -233,17 +236,13 @@ void Softmax(float* w, int64_t n) {
   for (; m + lanes <= n; m += lanes) vmax = hn::Max(vmax, hn::LoadU(df, w + m));
   float max = hn::GetLane(hn::MaxOfLanes(df, vmax));
   for (; m < n; ++m) max = std::max(max, w[m]);
-  vmax = hn::Set(df, max);
-  auto vsum = hn::Zero(df);
+  const auto vmax_all = hn::Set(df, max);
   int64_t i = 0;
   for (; i + lanes <= n; i += lanes) {
-    const auto e = hn::Exp(df, hn::Sub(hn::LoadU(df, w + i), vmax));
-    hn::StoreU(e, df, w + i);
-    vsum = hn::Add(vsum, e);
+    hn::StoreU(PortableExpVec(df, hn::Sub(hn::LoadU(df, w + i), vmax_all)), df, w + i);
   }
-  float sum = hn::GetLane(hn::SumOfLanes(df, vsum));
-  for (; i < n; ++i) sum += (w[i] = std::exp(w[i] - max));
-  const float inv = 1.0f / sum;
+  for (; i < n; ++i) w[i] = PortableExp(w[i] - max);
+  const float inv = 1.0f / SumInEightLanes(w, n);
   const auto vinv = hn::Set(df, inv);
   for (i = 0; i + lanes <= n; i += lanes) hn::StoreU(hn::Mul(hn::LoadU(df, w + i), vinv), df, w + i);
   for (; i < n; ++i) w[i] *= inv;

@@ -30,8 +30,8 @@ void Kv4Scores(const float* q, int nq, int head_dim, std::span<const Kv4Ref> key
 void Kv4AccumulateValues(const float* w, int64_t stride, int nq, int head_dim,
                          std::span<const Kv4Ref> values, float* out);
 
-// w [n] scores → softmax weights in place (max subtracted; exp to within a few ulp of
-// std::exp).
+// w [n] scores → softmax weights in place: quant/portable_exp.h's PortableSoftmaxInPlace,
+// bit for bit on every target.
 void SoftmaxInPlace(float* w, int64_t n);
 
 }  // namespace accllm

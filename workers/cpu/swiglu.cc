@@ -8,7 +8,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"         // HWY_EXPORT, HWY_DYNAMIC_DISPATCH
 // After highway.h, so it is re-included per target like this file.
-#include "hwy/contrib/math/math-inl.h"  // hn::Exp
+#include "workers/cpu/portable_exp-inl.h"  // PortableExpVec
 
 HWY_BEFORE_NAMESPACE();
 namespace accllm {
@@ -17,7 +17,7 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 template <class D>
 HWY_INLINE hn::Vec<D> SwiGluVec(D df, hn::Vec<D> g, hn::Vec<D> u) {
-  return hn::Mul(hn::Div(g, hn::Add(hn::Set(df, 1.0f), hn::Exp(df, hn::Neg(g)))), u);
+  return hn::Mul(hn::Div(g, hn::Add(hn::Set(df, 1.0f), PortableExpVec(df, hn::Neg(g)))), u);
 }
 
 // The tail goes through a padded vector too: every element gets the same arithmetic wherever

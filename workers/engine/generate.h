@@ -10,7 +10,7 @@
 
 #include "absl/status/statusor.h"        // absl::StatusOr
 #include "workers/engine/llama_model.h"  // LlamaModel
-#include "workers/engine/sampler.h"      // SamplingParams
+#include "workers/backend/sampler.h"      // SamplingParams
 
 namespace accllm {
 

@@ -4,64 +4,23 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"     // absl::StrCat
-#include "model/dtype.h"              // HalfToFloat
+#include "quant/int8_rows_io.h"       // ReadInt8Table
 #include "workers/cpu/quantize_a8.h"  // QuantizeA8Row
 
 namespace accllm {
-namespace {
-
-absl::StatusOr<TensorView> GetChecked(const TensorStore& store, const std::string& name,
-                                      DType dtype, std::vector<int64_t> shape) {
-  if (!store.Contains(name)) {
-    return absl::NotFoundError(absl::StrCat(store.dir().string(), ": tensor \"", name,
-                                            "\" not found (an 8-bit table needs it)"));
-  }
-  absl::StatusOr<TensorView> t = store.Get(name);
-  if (!t.ok()) return t.status();
-  TensorView want;
-  want.shape = shape;
-  if (t->dtype != dtype || t->shape != shape) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        store.dir().string(), ": tensor \"", name, "\" is ", std::string(DTypeName(t->dtype)), " ",
-        t->ShapeString(), ", expected ", std::string(DTypeName(dtype)), " ", want.ShapeString()));
-  }
-  return t;
-}
-
-}  // namespace
 
 absl::StatusOr<Int8RowMatrix> Int8RowMatrix::Read(const TensorStore& store, std::string_view prefix,
                                                   int64_t rows, int64_t cols, bool a8,
                                                   std::shared_ptr<SharedThreadPool> pool) {
-  const std::string p(prefix);
-  absl::StatusOr<TensorView> q = GetChecked(store, p + ".qweight", DType::kI8, {rows, cols});
-  if (!q.ok()) return q.status();
-  absl::StatusOr<TensorView> s = GetChecked(store, p + ".scales", DType::kF16, {rows});
-  if (!s.ok()) return s.status();
+  absl::StatusOr<Int8TableView> table = ReadInt8Table(store, prefix, rows, cols);
+  if (!table.ok()) return table.status();
   Int8RowMatrix m;
   m.rows_ = rows;
   m.cols_ = cols;
   m.a8_ = a8;
-  m.scales_.resize(static_cast<size_t>(rows));
-  std::memcpy(m.scales_.data(), s->data.data(), m.scales_.size() * 2);
-  m.scale_f_.resize(m.scales_.size());
-  for (int64_t r = 0; r < rows; ++r) {
-    const float v = HalfToFloat(m.scales_[r]);
-    if (!std::isfinite(v) || v < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(store.dir().string(), ": tensor \"", p,
-                                                     ".scales\" row ", r, " is ", v,
-                                                     ", expected a finite value >= 0"));
-    }
-    m.scale_f_[r] = v;
-  }
-  const auto* values = reinterpret_cast<const int8_t*>(q->data.data());  // I8: any alignment
-  for (int64_t i = 0; i < rows * cols; ++i) {
-    if (values[i] == -128) {
-      return absl::InvalidArgumentError(absl::StrCat(store.dir().string(), ": tensor \"", p,
-                                                     ".qweight\" holds -128 (symmetric int8 "
-                                                     "uses -127..127)"));
-    }
-  }
+  m.scales_ = std::move(table->scales);
+  m.scale_f_ = std::move(table->scale_f);
+  const int8_t* values = table->values.data();
   // One copy of the values, in the form the reads want: the tiles (Row reads them too) or
   // the rows as stored.
   if (a8) {

@@ -6,20 +6,19 @@
 #include "absl/strings/str_cat.h"           // absl::StrCat
 #include "model/model_dir.h"                // OpenModelDir
 #include "spdlog/spdlog.h"                  // spdlog::info
-#include "workers/engine/llama_model.h"     // LlamaModel
-#include "workers/runtime/engine_worker.h"  // EngineWorker
-#include "workers/service/step_codec.h"     // DecodeStep, EncodeStepOutput
+#include "workers/backend/backend_worker.h"  // BackendWorker
+#include "common/step_codec.h"     // DecodeStep, EncodeStepOutput
 
 namespace accllm {
 
 struct ModelHost::Hosted {
-  std::shared_ptr<const LlamaModel> model;
-  std::unique_ptr<EngineWorker> worker;
+  std::unique_ptr<BackendWorker> worker;
   StepLimits limits;
   int32_t pages_touched = 0;
 };
 
-ModelHost::ModelHost(ModelHostOptions options) : options_(options) {}
+ModelHost::ModelHost(ModelHostOptions options, std::shared_ptr<Backend> backend)
+    : options_(options), backend_(std::move(backend)) {}
 ModelHost::~ModelHost() = default;
 
 absl::StatusOr<v1::WorkerLoadModelResponse> ModelHost::Load(
@@ -44,23 +43,21 @@ absl::StatusOr<v1::WorkerLoadModelResponse> ModelHost::Load(
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<ModelDir> dir = OpenModelDir(request.path());
   if (!dir.ok()) return dir.status();
-  LoadOptions load_options;
-  load_options.threads = options_.threads;
-  absl::StatusOr<std::unique_ptr<LlamaModel>> model = LlamaModel::Load(*dir, load_options);
+  const int32_t pages = request.kv_pages() > 0 ? request.kv_pages() : options_.kv_pages;
+  absl::StatusOr<std::unique_ptr<BackendModel>> model = backend_->Load(
+      *dir, {.kv_pages = pages, .page_size = options_.page_tokens, .threads = options_.threads});
   if (!model.ok()) return model.status();
   auto hosted = std::make_shared<Hosted>();
-  hosted->model = *std::move(model);
-  const int32_t pages = request.kv_pages() > 0 ? request.kv_pages() : options_.kv_pages;
-  hosted->worker = std::make_unique<EngineWorker>(hosted->model, pages, options_.page_tokens);
-  hosted->limits = {.vocab_size = hosted->model->config().vocab_size,
+  hosted->worker = std::make_unique<BackendWorker>(std::shared_ptr<BackendModel>(*std::move(model)));
+  hosted->limits = {.vocab_size = hosted->worker->model().config().vocab_size,
                     .num_pages = pages,
                     .page_size = options_.page_tokens};
   {
     std::lock_guard<std::mutex> lock(mu_);
     models_[{request.name(), request.version()}] = hosted;
   }
-  spdlog::info("loaded {} version {} from {} in {:.2f} s ({} KV pages of {} tokens)",
-               request.name(), request.version(), request.path(),
+  spdlog::info("loaded {} version {} from {} on {} in {:.2f} s ({} KV pages of {} tokens)",
+               request.name(), request.version(), request.path(), backend_->name(),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
                pages, options_.page_tokens);
   v1::WorkerLoadModelResponse response;
@@ -114,9 +111,12 @@ absl::StatusOr<v1::StepResponse> ModelHost::Step(const v1::StepRequest& request,
   }
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<scheduler::StepOutput> output;
+  DeviceCounters before, after;
   {
     std::lock_guard<std::mutex> lock(step_mu_);
+    before = hosted->worker->model().counters();
     output = hosted->worker->Step(*batch);
+    after = hosted->worker->model().counters();
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -133,7 +133,12 @@ absl::StatusOr<v1::StepResponse> ModelHost::Step(const v1::StepRequest& request,
     *stats = {.tokens = batch->num_tokens(),
               .chunks = static_cast<int32_t>(batch->chunks.size()),
               .pages_touched = static_cast<int32_t>(touched.size()),
-              .seconds = seconds};
+              .seconds = seconds,
+              .device = {.bytes_read = after.bytes_read - before.bytes_read,
+                         .bytes_written = after.bytes_written - before.bytes_written,
+                         .launches = after.launches - before.launches,
+                         .kernel_seconds = after.kernel_seconds - before.kernel_seconds,
+                         .steps = after.steps - before.steps}};
   }
   return response;
 }
@@ -157,6 +162,22 @@ int32_t ModelHost::PagesUsed() const {
   int32_t used = 0;
   for (const auto& [key, hosted] : models_) used += hosted->pages_touched;
   return used;
+}
+
+DeviceCounters ModelHost::Counters() const {
+  // A backend's counters change during its step: read them between steps.
+  std::lock_guard<std::mutex> step_lock(step_mu_);
+  std::lock_guard<std::mutex> lock(mu_);
+  DeviceCounters sum;
+  for (const auto& [key, hosted] : models_) {
+    const DeviceCounters c = hosted->worker->model().counters();
+    sum.bytes_read += c.bytes_read;
+    sum.bytes_written += c.bytes_written;
+    sum.launches += c.launches;
+    sum.kernel_seconds += c.kernel_seconds;
+    sum.steps += c.steps;
+  }
+  return sum;
 }
 
 int64_t ModelHost::StepsTotal() const {

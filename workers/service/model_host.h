@@ -1,5 +1,5 @@
-// The models one worker holds, by (name, version), each with its engine and its
-// own KV page pool. Steps run one at a time (the worker owns one backend);
+// The models one worker holds, by (name, version), each loaded on the worker's backend with
+// its own KV page pool. Steps run one at a time (the worker owns one backend);
 // loading a model does not stop steps of the others. A failed load frees
 // everything it allocated before returning.
 #ifndef ACCLLM_WORKERS_SERVICE_MODEL_HOST_H_
@@ -15,11 +15,12 @@
 
 #include "absl/status/statusor.h"  // absl::StatusOr
 #include "accllm/v1/worker.pb.h"   // v1::Worker* messages
+#include "workers/backend/backend.h"  // Backend, DeviceCounters
 
 namespace accllm {
 
-class EngineWorker;
-class LlamaModel;
+class Backend;
+class BackendWorker;
 
 struct ModelHostOptions {
   int32_t kv_pages = 2048;     // pool size per model unless LoadModel asks otherwise
@@ -34,11 +35,13 @@ struct StepStats {
   int32_t chunks = 0;
   int32_t pages_touched = 0;
   double seconds = 0;
+  DeviceCounters device;  // what the device counted during the step
 };
 
 class ModelHost {
  public:
-  explicit ModelHost(ModelHostOptions options);
+  // Models load onto `backend` (the device the worker owns).
+  ModelHost(ModelHostOptions options, std::shared_ptr<Backend> backend);
   ~ModelHost();
 
   absl::StatusOr<v1::WorkerLoadModelResponse> Load(const v1::WorkerLoadModelRequest& request);
@@ -50,6 +53,8 @@ class ModelHost {
   int32_t PagesTotal() const;
   int32_t PagesUsed() const;  // distinct pages the last step of each model touched
   int64_t StepsTotal() const;
+  // The device's counters summed over the loaded models.
+  DeviceCounters Counters() const;
 
  private:
   struct Hosted;
@@ -58,9 +63,10 @@ class ModelHost {
   std::shared_ptr<Hosted> Find(const std::string& name, int64_t version) const;
 
   ModelHostOptions options_;
+  std::shared_ptr<Backend> backend_;
   mutable std::mutex mu_;  // guards models_ and counters
   std::map<Key, std::shared_ptr<Hosted>> models_;
-  std::mutex step_mu_;  // one step at a time on the backend
+  mutable std::mutex step_mu_;  // one step at a time on the backend
   int64_t steps_total_ = 0;
 };
 

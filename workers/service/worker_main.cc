@@ -15,14 +15,17 @@
 #include "grpcpp/health_check_service_interface.h"      // health
 #include "spdlog/spdlog.h"                       // spdlog::info
 #include "workers/service/device.h"              // ParseDevice, ChooseDevice
-#include "workers/service/metrics_endpoint.h"    // MetricsEndpoint
+#include "common/metrics_endpoint.h"    // MetricsEndpoint
 #include "workers/service/model_host.h"          // ModelHost
-#include "workers/service/process_util.h"        // WaitForTerminationSignal
+#include "common/process_util.h"        // WaitForTerminationSignal
 #include "workers/service/registration.h"        // Registration
 #include "workers/service/worker_metrics.h"      // WorkerMetrics
 #include "workers/service/worker_service.h"      // WorkerService
 
-ABSL_FLAG(std::string, device, "auto", "auto (FPGA if a card opens, else CPU), cpu, or fpga:N");
+ABSL_FLAG(std::string, device, "auto",
+          "auto (card 0 if --xclbin opens on it, else CPU), cpu, fpga-emu (the emulated card), "
+          "or fpga:N (with --xclbin)");
+ABSL_FLAG(std::string, xclbin, "", "the decoder kernel for an FPGA card (make fpga-xclbin)");
 ABSL_FLAG(std::string, listen, "127.0.0.1:0", "HOST:PORT to serve accllm.v1.Worker on (0: any)");
 ABSL_FLAG(std::string, scheduler, "",
           "accllm-server HOST:PORT to register with (empty: static configuration only)");
@@ -41,12 +44,12 @@ namespace {
 
 int Main() {
   if (absl::GetFlag(FLAGS_exit_with_parent)) prctl(PR_SET_PDEATHSIG, SIGTERM);
-  absl::StatusOr<DeviceSpec> spec = ParseDevice(absl::GetFlag(FLAGS_device));
+  absl::StatusOr<DeviceSpec> spec = ParseDevice(absl::GetFlag(FLAGS_device), absl::GetFlag(FLAGS_xclbin));
   if (!spec.ok()) {
     std::cerr << "accllm-worker: " << spec.status().message() << "\n";
     return 2;
   }
-  absl::StatusOr<DeviceChoice> device = ChooseDevice(*spec, &ProbeXrtDevice);
+  absl::StatusOr<DeviceChoice> device = ChooseDevice(*spec);
   if (!device.ok()) {
     std::cerr << "accllm-worker: " << device.status().message() << "\n";
     return 1;
@@ -73,9 +76,10 @@ int Main() {
   }
 
   ModelHost host({.kv_pages = kv_pages,
-                  .page_tokens = page_tokens,
-                  .threads = absl::GetFlag(FLAGS_threads),
-                  .max_kv_pages = 1 << 20});
+                   .page_tokens = page_tokens,
+                   .threads = absl::GetFlag(FLAGS_threads),
+                   .max_kv_pages = 1 << 20},
+                  device->instance);
   // The worker's id at the server is the address it serves on: known only
   // after binding, so metrics are created then.
   std::unique_ptr<WorkerMetrics> metrics;
@@ -118,9 +122,16 @@ int Main() {
     info.request.set_kv_pages_total(kv_pages);
     info.request.set_kv_page_tokens(page_tokens);
     info.request.set_metrics_address(identity.metrics_address);
+    info.request.set_backend(device->backend);
     info.fill_heartbeat = [&host](v1::HeartbeatRequest* request) {
       request->set_kv_pages_used(host.PagesUsed());
       request->set_steps_total(host.StepsTotal());
+      const DeviceCounters c = host.Counters();
+      v1::DeviceCounters* out = request->mutable_device_counters();
+      out->set_bytes_read(c.bytes_read);
+      out->set_bytes_written(c.bytes_written);
+      out->set_launches(c.launches);
+      out->set_kernel_seconds(c.kernel_seconds);
     };
     registration = std::make_unique<Registration>(std::move(info));
   }
@@ -144,7 +155,7 @@ int Main() {
 
 int main(int argc, char** argv) {
   accllm::ParseDaemonFlags(argc, argv,
-      "accllm-worker [--device auto|cpu|fpga:N] [--scheduler HOST:PORT] [--listen HOST:PORT]\n"
-      "              [--metrics-listen HOST:PORT] [--kv-pages N] [--threads T] [--ready-file F]");
+      "accllm-worker [--device auto|cpu|fpga-emu|fpga:N] [--xclbin F] [--scheduler HOST:PORT]\n"
+      "              [--listen HOST:PORT] [--metrics-listen HOST:PORT] [--kv-pages N] [--threads T] [--ready-file F]");
   return accllm::Main();
 }

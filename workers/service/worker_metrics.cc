@@ -4,7 +4,7 @@
 #include "prometheus/gauge.h"      // prometheus::BuildGauge
 #include "prometheus/histogram.h"  // prometheus::BuildHistogram
 #include "prometheus/registry.h"   // prometheus::Registry
-#include "workers/service/metrics_endpoint.h"  // LatencyBucketsSeconds
+#include "common/metrics_endpoint.h"  // LatencyBucketsSeconds
 
 namespace accllm {
 
@@ -48,6 +48,29 @@ WorkerMetrics::WorkerMetrics(prometheus::Registry& registry, const std::string& 
                       .Help("KV pages in this worker's pools, over every loaded model")
                       .Register(registry)
                       .Add(labels);
+  // What the device counted: the FPGA card's HBM traffic and launches (the CPU backend counts
+  // the weights it streamed and no launches).
+  const prometheus::Labels device_labels = {{"worker", worker}, {"device", device}};
+  device_read_bytes_ = &prometheus::BuildCounter()
+                            .Name("accllm_worker_device_read_bytes_total")
+                            .Help("Device memory the backend's kernels read (HBM on a card)")
+                            .Register(registry)
+                            .Add(device_labels);
+  device_written_bytes_ = &prometheus::BuildCounter()
+                               .Name("accllm_worker_device_written_bytes_total")
+                               .Help("Device memory the backend's kernels wrote")
+                               .Register(registry)
+                               .Add(device_labels);
+  device_launches_ = &prometheus::BuildCounter()
+                          .Name("accllm_worker_device_launches_total")
+                          .Help("Kernel launches on the device")
+                          .Register(registry)
+                          .Add(device_labels);
+  device_kernel_seconds_ = &prometheus::BuildCounter()
+                                .Name("accllm_worker_device_kernel_seconds_total")
+                                .Help("Kernel time on the device (the emulated card's is modelled)")
+                                .Register(registry)
+                                .Add(device_labels);
   prometheus::BuildGauge()
       .Name("accllm_worker_info")
       .Help("1 while the worker process serves; labels say what it runs on")
@@ -61,6 +84,10 @@ void WorkerMetrics::ObserveStep(const StepStats& stats) {
   batch_tokens_->Observe(static_cast<double>(stats.tokens));
   steps_->Increment();
   tokens_->Increment(static_cast<double>(stats.tokens));
+  device_read_bytes_->Increment(static_cast<double>(stats.device.bytes_read));
+  device_written_bytes_->Increment(static_cast<double>(stats.device.bytes_written));
+  device_launches_->Increment(static_cast<double>(stats.device.launches));
+  device_kernel_seconds_->Increment(stats.device.kernel_seconds);
 }
 
 void WorkerMetrics::SetPages(int32_t used, int32_t total) {

@@ -35,6 +35,10 @@ class WorkerMetrics {
   prometheus::Counter* tokens_;
   prometheus::Gauge* pages_used_;
   prometheus::Gauge* pages_total_;
+  prometheus::Counter* device_read_bytes_;
+  prometheus::Counter* device_written_bytes_;
+  prometheus::Counter* device_launches_;
+  prometheus::Counter* device_kernel_seconds_;
 };
 
 }  // namespace accllm

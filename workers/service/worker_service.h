@@ -9,7 +9,7 @@
 
 #include "accllm/v1/worker.grpc.pb.h"           // v1::Worker::CallbackService
 #include "workers/service/model_host.h"         // ModelHost
-#include "workers/service/serial_executor.h"    // SerialExecutor
+#include "common/serial_executor.h"    // SerialExecutor
 
 namespace accllm {
 

@@ -15,7 +15,7 @@
 #include "tests/workers/engine/naive_llama2c.h"
 #include "workers/engine/generate.h"
 #include "workers/engine/kv_cache.h"
-#include "workers/engine/sampler.h"
+#include "workers/backend/sampler.h"
 
 namespace accllm {
 namespace {

@@ -1,0 +1,138 @@
+// accllm-worker --device=fpga-emu serving through the whole stack: a registered emulated-card
+// worker streams the tokens a CPU worker streams, a cluster of one of each serves 16
+// concurrent streams, and kill -9 of the card's worker mid-stream loses and duplicates nothing.
+#include <signal.h>
+
+#include <atomic>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "tests/integration/serving_fixture.h"  // ServingTest
+
+namespace accllm::testing {
+namespace {
+
+class FpgaWorkerTest : public ServingTest {
+ protected:
+  // repo/tiny-w4: the tiny synthetic model, W4 g32 A8 KV4 (RTN), which the card runs.
+  void MakeQuantizedTiny() {
+    MakeTinyModel("tiny-f");
+    const CommandResult r = RunCommand(
+        (BinDir() / "accllm").string() + " quantize --model " + (repo() / "tiny-f").string() +
+        " --out " + (repo() / "tiny-w4").string() +
+        " --weights w4 --group 32 --method rtn --activations a8 --kv 4 --calib-samples 1"
+        " --calib-length 2 2>&1");
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    std::filesystem::remove_all(repo() / "tiny-f");  // the card's worker would refuse it
+  }
+
+  static v1::GenerateRequest Request(int i, int n) {
+    v1::GenerateRequest r = GreedyIds("tiny-w4", {1, 7 + i, 3 * i + 2, 40 + i}, n);
+    if (i % 2 == 1) {  // seeded sampling on every other stream
+      r.mutable_sampling()->set_temperature(0.8f);
+      r.mutable_sampling()->set_seed(100 + i);
+    }
+    return r;
+  }
+
+  // Each request's tokens from a server whose only worker runs on `device`.
+  std::vector<std::vector<int32_t>> ServeAlone(const std::string& device, int streams, int n) {
+    auto server = StartServer("server-" + device, {"--local-worker=false"});
+    auto worker = StartWorker("worker-" + device, server->grpc_address(),
+                              {"--device=" + device});
+    auto c = Connect(*server);
+    EXPECT_TRUE(WaitReady(*c, "tiny-w4")) << server->Log() << worker->Log();
+    absl::StatusOr<std::vector<v1::WorkerStatus>> workers = c->ListWorkers();
+    EXPECT_TRUE(workers.ok() && workers->size() == 1);
+    if (workers.ok() && workers->size() == 1) EXPECT_EQ(workers->at(0).device(), device);
+    std::vector<std::vector<int32_t>> out(streams);
+    for (int i = 0; i < streams; ++i) out[i] = Collect(*c, Request(i, n));
+    if (device == "fpga-emu") {
+      // The card counted its work: HBM bytes and one launch per step, on the worker's
+      // /metrics and in the cluster's view.
+      const std::string metrics = HttpGet(worker->metrics_address(), "/metrics");
+      EXPECT_GT(MetricSum(metrics, "accllm_worker_device_read_bytes_total"), 0) << metrics;
+      EXPECT_EQ(MetricSum(metrics, "accllm_worker_device_launches_total"),
+                MetricSum(metrics, "accllm_worker_steps_total"))
+          << metrics;
+      EXPECT_GT(MetricSum(metrics, "accllm_worker_device_kernel_seconds_total"), 0) << metrics;
+      EXPECT_TRUE(Eventually([&] {  // heartbeats carry the counters to the server
+        absl::StatusOr<std::vector<v1::WorkerStatus>> now = c->ListWorkers();
+        return now.ok() && now->size() == 1 && now->at(0).backend() == "fpga-emu" &&
+               now->at(0).device_counters().launches() > 0 &&
+               now->at(0).device_counters().bytes_read() > 0;
+      }));
+    }
+    return out;
+  }
+};
+
+TEST_F(FpgaWorkerTest, TheEmulatedCardStreamsWhatTheCpuStreams) {
+  MakeQuantizedTiny();
+  const auto cpu = ServeAlone("cpu", 4, 24);
+  const auto card = ServeAlone("fpga-emu", 4, 24);
+  ASSERT_EQ(cpu.size(), 4u);
+  for (size_t i = 0; i < cpu.size(); ++i) {
+    EXPECT_EQ(cpu[i].size(), 24u);
+    EXPECT_EQ(card[i], cpu[i]) << "stream " << i;
+  }
+}
+
+TEST_F(FpgaWorkerTest, KillingTheCardsWorkerMidStreamLosesAndDuplicatesNothing) {
+  MakeQuantizedTiny();
+  constexpr int kStreams = 16;
+  constexpr int kTokens = 160;
+  const auto expected = ServeAlone("cpu", kStreams, kTokens);
+
+  auto server = StartServer("server", {"--local-worker=false", "--min-workers=2"});
+  ASSERT_TRUE(server->ok());
+  auto cpu = StartWorker("cpu-worker", server->grpc_address());
+  auto card = StartWorker("card-worker", server->grpc_address(), {"--device=fpga-emu"});
+  auto c = Connect(*server);
+  ASSERT_TRUE(WaitReady(*c, "tiny-w4", 2)) << server->Log();
+
+  std::vector<std::vector<int32_t>> got(kStreams);
+  std::vector<std::atomic<int>> received(kStreams);
+  std::vector<std::thread> threads;
+  std::atomic<int> ok = 0;
+  for (int i = 0; i < kStreams; ++i) {
+    threads.emplace_back([&, i] {
+      absl::StatusOr<client::GenerateResult> result =
+          c->Generate(Request(i, kTokens), [&](const v1::GenerateResponse& m) {
+            got[i].insert(got[i].end(), m.token_ids().begin(), m.token_ids().end());
+            received[i] += m.token_ids_size();
+            return true;
+          });
+      EXPECT_TRUE(result.ok()) << result.status();
+      if (result.ok() && result->finish_reason == v1::FINISH_REASON_LENGTH) ++ok;
+    });
+  }
+  // Every stream under way (on both workers) before the card's worker dies.
+  ASSERT_TRUE(Eventually([&] {
+    for (const std::atomic<int>& r : received) {
+      if (r.load() < 8) return false;
+    }
+    return true;
+  }));
+  int min_received = kTokens;
+  for (const std::atomic<int>& r : received) min_received = std::min(min_received, r.load());
+  card->Signal(SIGKILL);
+  for (std::thread& t : threads) t.join();
+  EXPECT_LT(min_received, kTokens) << "the streams ended before the worker was killed";
+  EXPECT_EQ(ok.load(), kStreams);
+  for (int i = 0; i < kStreams; ++i) EXPECT_EQ(got[i], expected[i]) << "stream " << i;
+}
+
+TEST_F(FpgaWorkerTest, ACardWorkerRefusesAFloatModelWithTheReason) {
+  MakeTinyModel("tiny");
+  auto server = StartServer("server", {"--local-worker=false"});
+  auto worker = StartWorker("card", server->grpc_address(), {"--device=fpga-emu"});
+  auto c = Connect(*server);
+  ASSERT_TRUE(Eventually([&] {
+    absl::StatusOr<v1::ModelInfo> m = c->GetModel("tiny");
+    return m.ok() && m->reason().find("float model") != std::string::npos;
+  })) << server->Log();
+}
+
+}  // namespace
+}  // namespace accllm::testing

@@ -1,0 +1,91 @@
+#include "workers/engine/cpu_backend.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"         // absl::StrCat
+#include "workers/cpu/gemm_a8.h"          // GemvTargetName
+#include "workers/engine/kv_factory.h"    // KvPagePool, MakeKvPagePool
+#include "workers/engine/llama_model.h"   // LlamaModel
+
+namespace accllm {
+namespace {
+
+class CpuModel : public BackendModel {
+ public:
+  CpuModel(std::shared_ptr<const LlamaModel> model, int32_t num_pages, int32_t page_size)
+      : model_(std::move(model)), pool_(MakeKvPagePool(*model_, num_pages, page_size)) {}
+
+  const ModelConfig& config() const override { return model_->config(); }
+  KvFormat kv_format() const override { return model_->kv_format(); }
+  int32_t num_pages() const override { return pool_->num_pages(); }
+  int32_t page_size() const override { return pool_->page_size(); }
+  absl::Status CopyPage(int32_t from, int32_t to) override {
+    pool_->CopyPage(from, to);
+    return absl::OkStatus();
+  }
+  int64_t WeightBytesPerStep() const override { return model_->WeightBytesPerStep(); }
+  DeviceCounters counters() const override { return counters_; }
+
+  absl::Status Forward(std::span<const scheduler::SequenceChunk> chunks,
+                       std::vector<std::vector<float>>& logits) override {
+    // Every chunk's tokens go through the decoder as one batch (the weights stream once).
+    const int32_t vocab = model_->config().vocab_size;
+    std::vector<std::unique_ptr<SequenceKv>> kvs;
+    std::vector<LlamaModel::BatchToken> tokens;
+    for (size_t c = 0; c < chunks.size(); ++c) {
+      const scheduler::SequenceChunk& chunk = chunks[c];
+      std::vector<PageRef> pages;
+      pages.reserve(chunk.pages.size());
+      for (const scheduler::PageRef& p : chunk.pages) pages.push_back({p.logical, p.physical});
+      kvs.push_back(pool_->Sequence(std::move(pages), chunk.attention));
+      if (chunk.sample) logits[c].resize(vocab);
+      for (size_t i = 0; i < chunk.tokens.size(); ++i) {
+        const bool last = i + 1 == chunk.tokens.size();
+        const LlamaModel::BatchToken t{
+            .token = chunk.tokens[i],
+            .pos = chunk.first_position + static_cast<int64_t>(i),
+            .kv = kvs.back().get(),
+            .logits = last && chunk.sample ? std::span<float>(logits[c]) : std::span<float>()};
+        if (absl::Status s = model_->CheckToken(t); !s.ok()) {
+          return absl::Status(s.code(),
+                              absl::StrCat("request ", chunk.request_id, ": ", s.message()));
+        }
+        tokens.push_back(t);
+      }
+    }
+    if (absl::Status s = model_->ForwardBatch(tokens); !s.ok()) return s;
+    // Host memory: the weights stream once per step; the CPU counts no more than that.
+    counters_.bytes_read += model_->WeightBytesPerStep();
+    ++counters_.steps;
+    return absl::OkStatus();
+  }
+
+ private:
+  std::shared_ptr<const LlamaModel> model_;
+  std::unique_ptr<KvPagePool> pool_;
+  DeviceCounters counters_;
+};
+
+}  // namespace
+
+std::string CpuBackendName() { return absl::StrCat("cpu/", GemvTargetName()); }
+
+std::string CpuBackend::name() const { return CpuBackendName(); }
+
+absl::StatusOr<std::unique_ptr<BackendModel>> CpuBackend::Load(const ModelDir& dir,
+                                                               const BackendLoadOptions& options) {
+  LoadOptions load_options;
+  load_options.threads = options.threads;
+  absl::StatusOr<std::unique_ptr<LlamaModel>> model = LlamaModel::Load(dir, load_options);
+  if (!model.ok()) return model.status();
+  return Wrap(std::shared_ptr<const LlamaModel>(*std::move(model)), options.kv_pages,
+              options.page_size);
+}
+
+std::unique_ptr<BackendModel> CpuBackend::Wrap(std::shared_ptr<const LlamaModel> model,
+                                               int32_t num_pages, int32_t page_size) {
+  return std::make_unique<CpuModel>(std::move(model), num_pages, page_size);
+}
+
+}  // namespace accllm

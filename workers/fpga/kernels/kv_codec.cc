@@ -1,0 +1,112 @@
+#include "workers/fpga/kernels/kv_codec.h"
+
+#include <algorithm>  // std::min, std::max, std::clamp
+#include <cmath>      // std::fabs, std::nearbyint, std::sqrt
+#include <cstring>    // std::memcpy
+
+#include "workers/fpga/kernels/fp16.h"  // HalfBitsToFloat
+#include "workers/fpga/kernels/hls.h"   // ACCLLM_HLS
+
+namespace accllm::fpga {
+namespace {
+
+constexpr float kMaxHalf = 65504.0f;
+constexpr float kMinHalf = 5.9604645e-8f;  // smallest positive fp16 (subnormal)
+
+float RoundToHalf(float v) { return HalfBitsToFloat(FloatToHalfBits(v)); }
+
+// group_quantizer.cc's PositiveHalfScale.
+float PositiveHalfScale(float scale) {
+  if (!(scale > 0.0f)) return kMinHalf;
+  return std::clamp(RoundToHalf(std::min(scale, kMaxHalf)), kMinHalf, kMaxHalf);
+}
+
+}  // namespace
+
+uint16_t FloatToHalfBits(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof(bits));
+  const uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000);
+  const uint32_t abs = bits & 0x7fffffff;
+  if (abs >= 0x7f800000u) return sign | 0x7c00 | (abs > 0x7f800000u ? 0x200 : 0);
+  if (abs >= 0x477ff000u) return sign | 0x7c00;
+  if (abs < 0x38800000u) {  // subnormal half: mant * 2^-24, rounded to nearest even
+    const float r = std::nearbyint(std::fabs(f) * 16777216.0f);
+    return sign | static_cast<uint16_t>(r);
+  }
+  const uint32_t exp = (abs >> 23) - 127 + 15;
+  const uint32_t mant = abs & 0x7fffff;
+  uint32_t half = (exp << 10) | (mant >> 13);
+  const uint32_t rest = mant & 0x1fff;
+  if (rest > 0x1000 || (rest == 0x1000 && (half & 1))) ++half;
+  return sign | static_cast<uint16_t>(half);
+}
+
+void HadamardRotate(float* x, int64_t n) {
+  int64_t offset = 0;
+  while (offset < n) {
+    int64_t b = 1;
+    while (b * 2 <= n - offset) b *= 2;
+    float* v = x + offset;
+    for (int64_t h = 1; h < b; h *= 2) {
+      for (int64_t i = 0; i < b; i += 2 * h) {
+        for (int64_t j = i; j < i + h; ++j) {
+          ACCLLM_HLS(PIPELINE II = 1)
+          const float a = v[j];
+          const float c = v[j + h];
+          v[j] = a + c;
+          v[j + h] = a - c;
+        }
+      }
+    }
+    const float norm = 1.0f / std::sqrt(static_cast<float>(b));
+    for (int64_t i = 0; i < b; ++i) v[i] *= norm;
+    offset += b;
+  }
+}
+
+void QuantizeKvVector(const float* x, int64_t n, int32_t bits, uint8_t* codes, uint16_t* scale,
+                      uint16_t* zero) {
+  float lo = n == 0 ? 0.0f : x[0];
+  float hi = lo;
+  for (int64_t i = 0; i < n; ++i) {
+    lo = std::min(lo, x[i]);
+    hi = std::max(hi, x[i]);
+  }
+  const float maxq = static_cast<float>((1 << bits) - 1);
+  float s, z;
+  if (!(hi > lo)) {  // constant vector: code 0 decodes to lo
+    const float mag = std::fabs(lo);
+    s = PositiveHalfScale(mag > 0.0f ? mag : 1.0f);
+    z = RoundToHalf(-lo / s);
+  } else {
+    s = PositiveHalfScale((hi - lo) / maxq);
+    z = RoundToHalf(std::clamp(-lo / s, -kMaxHalf, kMaxHalf));
+  }
+  const int64_t cb = KvCodeBytes(n, bits);
+  for (int64_t i = 0; i < cb; ++i) codes[i] = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    ACCLLM_HLS(PIPELINE II = 1)
+    const float q = std::nearbyint(x[i] / s + z);
+    const uint32_t c = static_cast<uint8_t>(std::clamp(q, 0.0f, maxq));
+    if (bits == 8) {
+      codes[i] = static_cast<uint8_t>(c);
+    } else {
+      codes[i / 2] |= static_cast<uint8_t>((i & 1) ? c << 4 : c);
+    }
+  }
+  *scale = FloatToHalfBits(s);
+  *zero = FloatToHalfBits(z);
+}
+
+void DequantizeKvVector(const uint8_t* codes, uint16_t scale, uint16_t zero, int32_t bits,
+                        int64_t n, float* out) {
+  const float s = HalfBitsToFloat(scale);
+  const float z = HalfBitsToFloat(zero);
+  for (int64_t i = 0; i < n; ++i) {
+    ACCLLM_HLS(PIPELINE II = 1)
+    out[i] = s * (static_cast<float>(KvCodeAt(codes, i, bits)) - z);
+  }
+}
+
+}  // namespace accllm::fpga

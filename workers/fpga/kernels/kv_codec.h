@@ -1,0 +1,43 @@
+// The KV cache's number formats on the card, bit-exact restatements of the CPU's scalar code
+// (plain C++, no project headers outside this folder):
+//   FloatToHalfBits        = model/dtype.h's FloatToHalf (round to nearest even);
+//   HadamardRotate         = quant/hadamard.h's HadamardTransform (normalized, greedy
+//                            power-of-two blocks, self-inverse);
+//   QuantizeKvVector       = quant/kv_quant.h's QuantizeKv (asymmetric, fractional fp16 zero,
+//                            group_quantizer.cc's UniformParams / QuantizeToCode);
+//   DequantizeKvVector     = DequantizeKv: scale * (code - zero);
+// codes packed as quant/bit_pack.h (4 bits: low nibble = even channel).
+#ifndef ACCLLM_WORKERS_FPGA_KERNELS_KV_CODEC_H_
+#define ACCLLM_WORKERS_FPGA_KERNELS_KV_CODEC_H_
+
+#include <cstdint>
+
+namespace accllm::fpga {
+
+// Raw fp16 bits of the nearest half (ties to even), overflow to inf, NaN kept.
+uint16_t FloatToHalfBits(float f);
+
+// Bytes of one [n] vector's codes at `bits` (4 or 8).
+inline int64_t KvCodeBytes(int64_t n, int32_t bits) { return (n * bits + 7) / 8; }
+
+// Code j of a packed row (bits 4 or 8).
+inline uint32_t KvCodeAt(const uint8_t* codes, int64_t j, int32_t bits) {
+  if (bits == 8) return codes[j];
+  const uint8_t b = codes[j / 2];
+  return (j & 1) ? (b >> 4) : (b & 0x0F);
+}
+
+// x [n] <- H x in place.
+void HadamardRotate(float* x, int64_t n);
+
+// x [n] -> codes [KvCodeBytes(n, bits)] and the fp16 bits of the scale and zero.
+void QuantizeKvVector(const float* x, int64_t n, int32_t bits, uint8_t* codes, uint16_t* scale,
+                      uint16_t* zero);
+
+// codes -> out [n] = scale * (code - zero).
+void DequantizeKvVector(const uint8_t* codes, uint16_t scale, uint16_t zero, int32_t bits,
+                        int64_t n, float* out);
+
+}  // namespace accllm::fpga
+
+#endif  // ACCLLM_WORKERS_FPGA_KERNELS_KV_CODEC_H_
