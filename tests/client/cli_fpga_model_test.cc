@@ -15,7 +15,7 @@ using ::accllm::testing::TempDir;
 using ::testing::HasSubstr;
 
 CommandResult FpgaModel(const std::string& args) {
-  return RunCommand((BinDir() / "accllm").string() + " fpga-model " + args);
+  return testing::RunAccllm("fpga-model " + args);
 }
 
 TEST(CliFpgaModelTest, Llama2_7bJsonHasEveryKey) {
@@ -30,6 +30,7 @@ TEST(CliFpgaModelTest, Llama2_7bJsonHasEveryKey) {
   EXPECT_EQ(j["bound"], "hbm");
   const nlohmann::json& b = j["breakdown"];
   EXPECT_EQ(b["total"].get<int64_t>(), b["weights"].get<int64_t>() + b["head"].get<int64_t>() +
+                                           b["norms"].get<int64_t>() +
                                            b["embedding"].get<int64_t>() +
                                            b["kv_read"].get<int64_t>() +
                                            b["kv_write"].get<int64_t>());

@@ -21,9 +21,7 @@ using ::accllm::testing::WriteFileOrDie;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-CommandResult Accllm(const std::string& args) {
-  return RunCommand((BinDir() / "accllm").string() + " " + args);
-}
+CommandResult Accllm(const std::string& args) { return testing::RunAccllm(args); }
 
 // A small random float model directory (2 layers, dim 32, hidden 80).
 std::string RandomModel(const TempDir& tmp) {

@@ -17,9 +17,7 @@ using ::accllm::testing::RunCommand;
 using ::accllm::testing::TempDir;
 using ::testing::HasSubstr;
 
-CommandResult Accllm(const std::string& args) {
-  return RunCommand((BinDir() / "accllm").string() + " " + args);
-}
+CommandResult Accllm(const std::string& args) { return testing::RunAccllm(args); }
 
 TEST(CliTest, Stories260KConvertThenRunReproducesTheReference) {
   ACCLLM_REQUIRE_STORIES260K(dir);

@@ -3,9 +3,6 @@
 // concurrent streams, and kill -9 of the card's worker mid-stream loses and duplicates nothing.
 #include <signal.h>
 
-#include <atomic>
-#include <thread>
-
 #include "gtest/gtest.h"
 #include "tests/integration/serving_fixture.h"  // ServingTest
 
@@ -44,7 +41,9 @@ class FpgaWorkerTest : public ServingTest {
     EXPECT_TRUE(WaitReady(*c, "tiny-w4")) << server->Log() << worker->Log();
     absl::StatusOr<std::vector<v1::WorkerStatus>> workers = c->ListWorkers();
     EXPECT_TRUE(workers.ok() && workers->size() == 1);
-    if (workers.ok() && workers->size() == 1) EXPECT_EQ(workers->at(0).device(), device);
+    if (workers.ok() && workers->size() == 1) {
+      EXPECT_EQ(workers->at(0).device(), device);
+    }
     std::vector<std::vector<int32_t>> out(streams);
     for (int i = 0; i < streams; ++i) out[i] = Collect(*c, Request(i, n));
     if (device == "fpga-emu") {
@@ -91,36 +90,14 @@ TEST_F(FpgaWorkerTest, KillingTheCardsWorkerMidStreamLosesAndDuplicatesNothing) 
   auto c = Connect(*server);
   ASSERT_TRUE(WaitReady(*c, "tiny-w4", 2)) << server->Log();
 
-  std::vector<std::vector<int32_t>> got(kStreams);
-  std::vector<std::atomic<int>> received(kStreams);
-  std::vector<std::thread> threads;
-  std::atomic<int> ok = 0;
-  for (int i = 0; i < kStreams; ++i) {
-    threads.emplace_back([&, i] {
-      absl::StatusOr<client::GenerateResult> result =
-          c->Generate(Request(i, kTokens), [&](const v1::GenerateResponse& m) {
-            got[i].insert(got[i].end(), m.token_ids().begin(), m.token_ids().end());
-            received[i] += m.token_ids_size();
-            return true;
-          });
-      EXPECT_TRUE(result.ok()) << result.status();
-      if (result.ok() && result->finish_reason == v1::FINISH_REASON_LENGTH) ++ok;
-    });
-  }
+  std::vector<v1::GenerateRequest> requests;
+  for (int i = 0; i < kStreams; ++i) requests.push_back(Request(i, kTokens));
   // Every stream under way (on both workers) before the card's worker dies.
-  ASSERT_TRUE(Eventually([&] {
-    for (const std::atomic<int>& r : received) {
-      if (r.load() < 8) return false;
-    }
-    return true;
-  }));
-  int min_received = kTokens;
-  for (const std::atomic<int>& r : received) min_received = std::min(min_received, r.load());
-  card->Signal(SIGKILL);
-  for (std::thread& t : threads) t.join();
-  EXPECT_LT(min_received, kTokens) << "the streams ended before the worker was killed";
-  EXPECT_EQ(ok.load(), kStreams);
-  for (int i = 0; i < kStreams; ++i) EXPECT_EQ(got[i], expected[i]) << "stream " << i;
+  const ConcurrentRun run =
+      StreamConcurrently(*c, requests, 8, [&] { card->Signal(SIGKILL); });
+  EXPECT_LT(run.min_received, kTokens) << "the streams ended before the worker was killed";
+  EXPECT_EQ(run.finished, kStreams);
+  for (int i = 0; i < kStreams; ++i) EXPECT_EQ(run.tokens[i], expected[i]) << "stream " << i;
 }
 
 TEST_F(FpgaWorkerTest, ACardWorkerRefusesAFloatModelWithTheReason) {

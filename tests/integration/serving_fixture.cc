@@ -1,5 +1,9 @@
 #include "tests/integration/serving_fixture.h"
 
+#include <atomic>
+#include <limits>
+#include <thread>
+
 #include "gtest/gtest.h"
 #include "grpcpp/create_channel.h"                   // grpc::CreateChannel
 #include "grpcpp/security/credentials.h"             // grpc::InsecureChannelCredentials
@@ -105,6 +109,42 @@ std::string HealthStatus(const std::string& address, const std::string& service)
                                                                : status.error_message();
   }
   return grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
+}
+
+ServingTest::ConcurrentRun ServingTest::StreamConcurrently(
+    client::Client& c, const std::vector<v1::GenerateRequest>& requests, int min_tokens,
+    const std::function<void()>& mid_stream) {
+  const size_t n = requests.size();
+  ConcurrentRun run;
+  run.tokens.resize(n);
+  std::vector<std::atomic<int>> received(n);
+  std::atomic<int> finished = 0;
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < n; ++i) {
+    threads.emplace_back([&, i] {
+      absl::StatusOr<client::GenerateResult> result =
+          c.Generate(requests[i], [&](const v1::GenerateResponse& m) {
+            run.tokens[i].insert(run.tokens[i].end(), m.token_ids().begin(), m.token_ids().end());
+            received[i] += m.token_ids_size();
+            return true;
+          });
+      EXPECT_TRUE(result.ok()) << result.status();
+      if (result.ok() && result->finish_reason == v1::FINISH_REASON_LENGTH) ++finished;
+    });
+  }
+  // Every stream under way before the event.
+  EXPECT_TRUE(Eventually([&] {
+    for (const std::atomic<int>& r : received) {
+      if (r.load() < min_tokens) return false;
+    }
+    return true;
+  }));
+  run.min_received = std::numeric_limits<int>::max();
+  for (const std::atomic<int>& r : received) run.min_received = std::min(run.min_received, r.load());
+  mid_stream();
+  for (std::thread& t : threads) t.join();
+  run.finished = finished.load();
+  return run;
 }
 
 }  // namespace accllm::testing

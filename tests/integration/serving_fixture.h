@@ -5,6 +5,7 @@
 #define ACCLLM_TESTS_INTEGRATION_SERVING_FIXTURE_H_
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +40,19 @@ class ServingTest : public ::testing::Test {
   // Runs it to the end; the token ids, or empty with a failure recorded.
   static std::vector<int32_t> Collect(client::Client& c, const v1::GenerateRequest& request,
                                       v1::FinishReason* reason = nullptr);
+
+  // Runs `requests` as concurrent streams; once every stream has received `min_tokens`,
+  // calls `mid_stream` (e.g. kills a worker), then waits for every stream to end. Returns
+  // each stream's tokens; `finished` counts streams that ended by length and `min_received`
+  // is the fewest tokens any stream had when `mid_stream` ran.
+  struct ConcurrentRun {
+    std::vector<std::vector<int32_t>> tokens;
+    int finished = 0;
+    int min_received = 0;
+  };
+  static ConcurrentRun StreamConcurrently(client::Client& c,
+                                          const std::vector<v1::GenerateRequest>& requests,
+                                          int min_tokens, const std::function<void()>& mid_stream);
 
   TempDir dir_;
 };

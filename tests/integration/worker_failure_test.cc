@@ -32,38 +32,13 @@ TEST_F(WorkerFailureTest, KillingOneOfTwoWorkersMidStreamLosesAndDuplicatesNothi
   std::vector<std::vector<int32_t>> expected(kStreams);
   for (int i = 0; i < kStreams; ++i) expected[i] = Collect(*c, request(i));
 
-  std::vector<std::vector<int32_t>> got(kStreams);
-  std::vector<std::atomic<int>> received(kStreams);
-  std::vector<std::thread> threads;
-  std::atomic<int> ok = 0;
-  for (int i = 0; i < kStreams; ++i) {
-    threads.emplace_back([&, i] {
-      absl::StatusOr<client::GenerateResult> result =
-          c->Generate(request(i), [&](const v1::GenerateResponse& m) {
-            got[i].insert(got[i].end(), m.token_ids().begin(), m.token_ids().end());
-            received[i] += m.token_ids_size();
-            return true;
-          });
-      EXPECT_TRUE(result.ok()) << result.status();
-      if (result.ok() && result->finish_reason == v1::FINISH_REASON_LENGTH) ++ok;
-    });
-  }
-  // Every stream is under way (on both workers) before one worker dies.
-  ASSERT_TRUE(Eventually([&] {
-    for (const std::atomic<int>& r : received) {
-      if (r.load() < 20) return false;
-    }
-    return true;
-  }));
-  int min_received = kTokens;
-  for (const std::atomic<int>& r : received) min_received = std::min(min_received, r.load());
-  w1->Signal(SIGKILL);
-  for (std::thread& t : threads) t.join();
-  EXPECT_LT(min_received, kTokens) << "the streams ended before the worker was killed";
-  EXPECT_EQ(ok.load(), kStreams);
-  for (int i = 0; i < kStreams; ++i) {
-    EXPECT_EQ(got[i], expected[i]) << "stream " << i;
-  }
+  std::vector<v1::GenerateRequest> requests;
+  for (int i = 0; i < kStreams; ++i) requests.push_back(request(i));
+  const ConcurrentRun run =
+      StreamConcurrently(*c, requests, 20, [&] { w1->Signal(SIGKILL); });
+  EXPECT_LT(run.min_received, kTokens) << "the streams ended before the worker was killed";
+  EXPECT_EQ(run.finished, kStreams);
+  for (int i = 0; i < kStreams; ++i) EXPECT_EQ(run.tokens[i], expected[i]) << "stream " << i;
   absl::StatusOr<std::vector<v1::WorkerStatus>> workers = c->ListWorkers();
   ASSERT_TRUE(workers.ok());
   int down = 0;

@@ -29,6 +29,10 @@ std::optional<fs::path> SharedModelDir(const std::string& name) {
   return std::nullopt;
 }
 
+CommandResult RunAccllm(const std::string& args) {
+  return RunCommand((BinDir() / "accllm").string() + " " + args);
+}
+
 fs::path BinDir() {
   const char* env = std::getenv("ACCLLM_BIN_DIR");
   return env != nullptr ? fs::path(env) : fs::path(ACCLLM_DEFAULT_BIN_DIR);

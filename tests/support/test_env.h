@@ -49,6 +49,8 @@ struct CommandResult {
   std::string err;
 };
 CommandResult RunCommand(const std::string& command);
+// Runs build/bin/accllm with `args` (a shell command line).
+CommandResult RunAccllm(const std::string& args);
 
 }  // namespace accllm::testing
 

@@ -164,6 +164,13 @@ int32_t ModelHost::PagesUsed() const {
   return used;
 }
 
+void CountersToProto(const DeviceCounters& c, v1::DeviceCounters* out) {
+  out->set_bytes_read(c.bytes_read);
+  out->set_bytes_written(c.bytes_written);
+  out->set_launches(c.launches);
+  out->set_kernel_seconds(c.kernel_seconds);
+}
+
 DeviceCounters ModelHost::Counters() const {
   // A backend's counters change during its step: read them between steps.
   std::lock_guard<std::mutex> step_lock(step_mu_);

@@ -38,6 +38,9 @@ struct StepStats {
   DeviceCounters device;  // what the device counted during the step
 };
 
+// The wire form of a device's counters (Worker.Info, Cluster.Heartbeat).
+void CountersToProto(const DeviceCounters& c, v1::DeviceCounters* out);
+
 class ModelHost {
  public:
   // Models load onto `backend` (the device the worker owns).

@@ -126,12 +126,7 @@ int Main() {
     info.fill_heartbeat = [&host](v1::HeartbeatRequest* request) {
       request->set_kv_pages_used(host.PagesUsed());
       request->set_steps_total(host.StepsTotal());
-      const DeviceCounters c = host.Counters();
-      v1::DeviceCounters* out = request->mutable_device_counters();
-      out->set_bytes_read(c.bytes_read);
-      out->set_bytes_written(c.bytes_written);
-      out->set_launches(c.launches);
-      out->set_kernel_seconds(c.kernel_seconds);
+      CountersToProto(host.Counters(), request->mutable_device_counters());
     };
     registration = std::make_unique<Registration>(std::move(info));
   }

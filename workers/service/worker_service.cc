@@ -69,12 +69,7 @@ grpc::ServerUnaryReactor* WorkerService::Info(grpc::CallbackServerContext* conte
   response->set_kv_pages_used(host_.PagesUsed());
   response->set_steps_total(host_.StepsTotal());
   response->set_metrics_address(identity_.metrics_address);
-  const DeviceCounters c = host_.Counters();
-  v1::DeviceCounters* counters = response->mutable_device_counters();
-  counters->set_bytes_read(c.bytes_read);
-  counters->set_bytes_written(c.bytes_written);
-  counters->set_launches(c.launches);
-  counters->set_kernel_seconds(c.kernel_seconds);
+  CountersToProto(host_.Counters(), response->mutable_device_counters());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;

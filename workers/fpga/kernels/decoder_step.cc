@@ -187,8 +187,8 @@ extern "C" int32_t accllm_decoder(
     uint8_t* gmem16, uint8_t* gmem17, uint8_t* gmem18, uint8_t* gmem19, uint8_t* gmem20,
     uint8_t* gmem21, uint8_t* gmem22, uint8_t* gmem23, uint8_t* gmem24, uint8_t* gmem25,
     uint8_t* gmem26, uint8_t* gmem27, uint8_t* gmem28, uint8_t* gmem29, uint8_t* gmem30,
-    uint8_t* gmem31, int32_t desc_bank, uint64_t desc_offset, uint64_t desc_bytes, int32_t cmd_bank,
-    uint64_t cmd_offset, uint64_t cmd_bytes, int32_t logits_bank, uint64_t logits_offset,
+    uint8_t* gmem31, uint64_t desc_bank, uint64_t desc_offset, uint64_t desc_bytes, uint64_t cmd_bank,
+    uint64_t cmd_offset, uint64_t cmd_bytes, uint64_t logits_bank, uint64_t logits_offset,
     uint64_t logits_bytes) {
   // clang-format off
   ACCLLM_GMEM_PORT(0)
@@ -233,7 +233,12 @@ extern "C" int32_t accllm_decoder(
       gmem11, gmem12, gmem13, gmem14, gmem15, gmem16, gmem17, gmem18, gmem19, gmem20, gmem21,
       gmem22, gmem23, gmem24, gmem25, gmem26, gmem27, gmem28, gmem29, gmem30, gmem31};
   for (int b = 0; b < accllm::fpga::kMaxBanks; ++b) mem.base[b] = ports[b];
-  return accllm::fpga::DecoderStep(mem, DeviceRef{desc_bank, desc_offset, desc_bytes},
-                                   DeviceRef{cmd_bank, cmd_offset, cmd_bytes},
-                                   DeviceRef{logits_bank, logits_offset, logits_bytes});
+  // Scalars are 64-bit on the wire (XRT sets every scalar the host passes as uint64); a bank
+  // of -1 (no logits) arrives as its two's complement.
+  auto ref = [](uint64_t bank, uint64_t offset, uint64_t bytes) {
+    return DeviceRef{static_cast<int32_t>(static_cast<int64_t>(bank)), offset, bytes};
+  };
+  return accllm::fpga::DecoderStep(mem, ref(desc_bank, desc_offset, desc_bytes),
+                                   ref(cmd_bank, cmd_offset, cmd_bytes),
+                                   ref(logits_bank, logits_offset, logits_bytes));
 }

@@ -57,8 +57,8 @@ extern "C" int32_t accllm_decoder(
     uint8_t* gmem16, uint8_t* gmem17, uint8_t* gmem18, uint8_t* gmem19, uint8_t* gmem20,
     uint8_t* gmem21, uint8_t* gmem22, uint8_t* gmem23, uint8_t* gmem24, uint8_t* gmem25,
     uint8_t* gmem26, uint8_t* gmem27, uint8_t* gmem28, uint8_t* gmem29, uint8_t* gmem30,
-    uint8_t* gmem31, int32_t desc_bank, uint64_t desc_offset, uint64_t desc_bytes, int32_t cmd_bank,
-    uint64_t cmd_offset, uint64_t cmd_bytes, int32_t logits_bank, uint64_t logits_offset,
+    uint8_t* gmem31, uint64_t desc_bank, uint64_t desc_offset, uint64_t desc_bytes, uint64_t cmd_bank,
+    uint64_t cmd_offset, uint64_t cmd_bytes, uint64_t logits_bank, uint64_t logits_offset,
     uint64_t logits_bytes);
 
 #endif  // ACCLLM_WORKERS_FPGA_KERNELS_DECODER_STEP_H_

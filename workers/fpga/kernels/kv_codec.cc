@@ -23,25 +23,6 @@ float PositiveHalfScale(float scale) {
 
 }  // namespace
 
-uint16_t FloatToHalfBits(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof(bits));
-  const uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000);
-  const uint32_t abs = bits & 0x7fffffff;
-  if (abs >= 0x7f800000u) return sign | 0x7c00 | (abs > 0x7f800000u ? 0x200 : 0);
-  if (abs >= 0x477ff000u) return sign | 0x7c00;
-  if (abs < 0x38800000u) {  // subnormal half: mant * 2^-24, rounded to nearest even
-    const float r = std::nearbyint(std::fabs(f) * 16777216.0f);
-    return sign | static_cast<uint16_t>(r);
-  }
-  const uint32_t exp = (abs >> 23) - 127 + 15;
-  const uint32_t mant = abs & 0x7fffff;
-  uint32_t half = (exp << 10) | (mant >> 13);
-  const uint32_t rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest == 0x1000 && (half & 1))) ++half;
-  return sign | static_cast<uint16_t>(half);
-}
-
 void HadamardRotate(float* x, int64_t n) {
   int64_t offset = 0;
   while (offset < n) {

@@ -1,6 +1,5 @@
 // The KV cache's number formats on the card, bit-exact restatements of the CPU's scalar code
-// (plain C++, no project headers outside this folder):
-//   FloatToHalfBits        = model/dtype.h's FloatToHalf (round to nearest even);
+// (plain C++; fp16 conversions are model/half_bits.h's, through fp16.h):
 //   HadamardRotate         = quant/hadamard.h's HadamardTransform (normalized, greedy
 //                            power-of-two blocks, self-inverse);
 //   QuantizeKvVector       = quant/kv_quant.h's QuantizeKv (asymmetric, fractional fp16 zero,
@@ -13,9 +12,6 @@
 #include <cstdint>
 
 namespace accllm::fpga {
-
-// Raw fp16 bits of the nearest half (ties to even), overflow to inf, NaN kept.
-uint16_t FloatToHalfBits(float f);
 
 // Bytes of one [n] vector's codes at `bits` (4 or 8).
 inline int64_t KvCodeBytes(int64_t n, int32_t bits) { return (n * bits + 7) / 8; }

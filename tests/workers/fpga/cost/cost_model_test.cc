@@ -143,10 +143,11 @@ TEST(CostModelTest, BatchSharesWeightBytes) {
   ASSERT_TRUE(one.ok() && four.ok());
   EXPECT_EQ(four->step.weights, one->step.weights);
   EXPECT_EQ(four->step.head, one->step.head);
+  EXPECT_EQ(four->step.norms, one->step.norms);
   EXPECT_EQ(four->step.kv_read, 4 * one->step.kv_read);
   EXPECT_EQ(four->step.embedding, 4 * one->step.embedding);
   const double expected_per_token =
-      static_cast<double>(one->step.weights + one->step.head) / 4 +
+      static_cast<double>(one->step.weights + one->step.head + one->step.norms) / 4 +
       static_cast<double>(one->step.embedding + one->step.kv_read + one->step.kv_write);
   EXPECT_DOUBLE_EQ(four->hbm_bytes_per_token, expected_per_token);
   EXPECT_GT(four->decode_tok_s, 2.5 * one->decode_tok_s);

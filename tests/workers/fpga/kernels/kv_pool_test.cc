@@ -10,7 +10,6 @@
 #include "model/dtype.h"                            // FloatToHalf, HalfToFloat
 #include "quant/kv_quant.h"                         // QuantizeKv, DequantizeKv, RotateKeyOrQuery
 #include "tests/workers/fpga/kernels/fake_banks.h"  // FakeBanks
-#include "workers/fpga/kernels/kv_codec.h"          // FloatToHalfBits
 
 namespace accllm::fpga {
 namespace {
@@ -136,20 +135,6 @@ TEST_P(KvPoolStoreTest, StoreMatchesQuantizeKvAndFp16) {
 
 INSTANTIATE_TEST_SUITE_P(Formats, KvPoolStoreTest,
                          ::testing::Combine(::testing::Values(4, 8), ::testing::Bool()));
-
-TEST(KvCodecTest, FloatToHalfBitsMatchesDtype) {
-  std::mt19937 rng(3);
-  std::uniform_int_distribution<uint32_t> u;
-  for (int i = 0; i < 200000; ++i) {
-    const uint32_t bits = u(rng);
-    float f;
-    std::memcpy(&f, &bits, 4);
-    ASSERT_EQ(FloatToHalfBits(f), FloatToHalf(f)) << bits;
-  }
-  for (float f : {0.0f, -0.0f, 65504.0f, 65520.0f, 1e-8f, 6.1e-5f, 3e-7f}) {
-    EXPECT_EQ(FloatToHalfBits(f), FloatToHalf(f)) << f;
-  }
-}
 
 }  // namespace
 }  // namespace accllm::fpga
