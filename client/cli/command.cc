@@ -79,12 +79,13 @@ const std::vector<Command>& AllCommands() {
       {"eval", "compare a model with a reference: KL, top-1 agreement, NLL",
        "accllm eval --model DIR --reference DIR [--streams N] [--length L] [--seed S]\n"
        "            [--attention dense|window:W|lambda:S,W] [--stream-length L | --stream-file F]\n"
-       "            [--json]\n\n"
+       "            [--device cpu|fpga-emu|fpga:N] [--xclbin FILE] [--threads T] [--json]\n\n"
        "Samples N streams of L tokens from the reference (temperature 1, seeded), runs both\n"
        "models over them and reports mean KL(reference||model) per token, top-1 agreement,\n"
-       "NLL of both, NLL per 256-token segment and the KV pages a sequence held.",
+       "NLL of both, NLL per 256-token segment and the KV pages a sequence held. --device runs\n"
+       "the model on that backend (the reference stays on the CPU).",
        {"model", "reference", "streams", "length", "seed", "attention", "stream_length",
-        "stream_file", "page_size", "json"},
+        "stream_file", "page_size", "device", "xclbin", "threads", "json"},
        &RunEval},
       {"quantize", "compress a float model: W2/W3/W4/W8, 2:4, GPTQ, rotations, A8, KV4",
        "accllm quantize --model IN --out OUT [--weights w2|w3|w4|w8] [--group 64]\n"

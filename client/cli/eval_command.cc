@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"     // absl::StrFormat
 #include "absl/strings/str_join.h"       // absl::StrJoin
 #include "client/cli/command.h"          // RunEval
+#include "client/cli/device_flag.h"      // ChooseDeviceFromFlags
 #include "client/cli/flags.h"            // FLAGS_*
 #include "client/eval/evaluation.h"      // Evaluate
 #include "client/eval/lambda_pager.h"    // ConfigureLambdaPaging
@@ -29,8 +30,19 @@ absl::Status RunEval(const std::vector<std::string>& args) {
   if (!args.empty()) return absl::InvalidArgumentError("unexpected argument \"" + args[0] + "\"");
   absl::StatusOr<AttentionWindow> attention = ParseAttention(absl::GetFlag(FLAGS_attention));
   if (!attention.ok()) return attention.status();
-  absl::StatusOr<std::unique_ptr<LlamaModel>> model = LoadModel("model", absl::GetFlag(FLAGS_model));
-  if (!model.ok()) return model.status();
+  // --device cpu (the default) runs the model in the engine here; another device loads it on
+  // that backend once the streams (and so the pool it needs) are known.
+  const bool on_engine = absl::GetFlag(FLAGS_device) == "cpu";
+  const std::string model_path = absl::GetFlag(FLAGS_model);
+  if (model_path.empty()) return absl::InvalidArgumentError("--model is required");
+  absl::StatusOr<ModelDir> model_dir = OpenModelDir(model_path);
+  if (!model_dir.ok()) return model_dir.status();
+  std::unique_ptr<LlamaModel> model;
+  if (on_engine) {
+    absl::StatusOr<std::unique_ptr<LlamaModel>> loaded = LlamaModel::Load(*model_dir);
+    if (!loaded.ok()) return loaded.status();
+    model = *std::move(loaded);
+  }
   absl::StatusOr<std::unique_ptr<LlamaModel>> reference =
       LoadModel("reference", absl::GetFlag(FLAGS_reference));
   if (!reference.ok()) return reference.status();
@@ -39,7 +51,7 @@ absl::Status RunEval(const std::vector<std::string>& args) {
   std::vector<std::vector<int32_t>> streams;
   if (!absl::GetFlag(FLAGS_stream_file).empty()) {
     absl::StatusOr<std::vector<int32_t>> s =
-        ReadStreamFile(absl::GetFlag(FLAGS_stream_file), (*model)->config().vocab_size);
+        ReadStreamFile(absl::GetFlag(FLAGS_stream_file), model_dir->config.vocab_size);
     if (!s.ok()) return s.status();
     streams.push_back(*std::move(s));
   } else if (absl::GetFlag(FLAGS_stream_length) > 0) {
@@ -66,7 +78,24 @@ absl::Status RunEval(const std::vector<std::string>& args) {
     absl::Status s = ConfigureLambdaPaging(*attention, longest, &options);
     if (!s.ok()) return s;
   }
-  absl::StatusOr<EvalReport> report = Evaluate(**model, **reference, streams, options);
+  absl::StatusOr<EvalReport> report;
+  if (on_engine) {
+    report = Evaluate(*model, **reference, streams, options);
+  } else {
+    absl::StatusOr<DeviceChoice> device = ChooseDeviceFromFlags();
+    if (!device.ok()) return device.status();
+    int64_t longest = 0;
+    for (const auto& s : streams) longest = std::max<int64_t>(longest, s.size());
+    const int32_t pages =
+        options.make_pager
+            ? options.num_pages
+            : static_cast<int32_t>((longest + options.page_size - 1) / options.page_size + 1);
+    absl::StatusOr<std::unique_ptr<BackendModel>> on_device = device->instance->Load(
+        *model_dir,
+        {.kv_pages = pages, .page_size = options.page_size, .threads = absl::GetFlag(FLAGS_threads)});
+    if (!on_device.ok()) return on_device.status();
+    report = EvaluateOnBackend(**on_device, **reference, streams, options);
+  }
   if (!report.ok()) return report.status();
   if (absl::GetFlag(FLAGS_json)) {
     std::cout << EvalReportToJson(*report) << "\n";

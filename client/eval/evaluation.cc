@@ -1,6 +1,8 @@
 #include "client/eval/evaluation.h"
 
+#include <algorithm>
 #include <cmath>
+#include <span>
 #include <fstream>
 #include <nlohmann/json.hpp>  // nlohmann::json
 
@@ -116,22 +118,94 @@ absl::StatusOr<AttentionWindow> ParseAttention(const std::string& text) {
   return bad();
 }
 
+namespace {
+
+// The statistics of a run, one predicted token at a time, whichever way the model's logits
+// were computed.
+class EvalAccumulator {
+ public:
+  explicit EvalAccumulator(const EvalOptions& options) : options_(options) {}
+
+  void Add(std::span<const float> logits, std::span<const float> ref_logits, int32_t next,
+           int64_t pos) {
+    const double lse = LogSumExp(logits), ref_lse = LogSumExp(ref_logits);
+    double token_kl = 0;
+    for (size_t i = 0; i < logits.size(); ++i) {
+      const double lp_ref = ref_logits[i] - ref_lse;
+      token_kl += std::exp(lp_ref) * (lp_ref - (logits[i] - lse));
+    }
+    kl_ += token_kl;
+    nll_ += lse - logits[next];
+    nll_ref_ += ref_lse - ref_logits[next];
+    agree_ += Argmax(logits) == Argmax(ref_logits);
+    const size_t seg = static_cast<size_t>((pos + 1) / options_.segment);
+    if (seg >= seg_sum_.size()) {
+      seg_sum_.resize(seg + 1);
+      seg_count_.resize(seg + 1);
+    }
+    seg_sum_[seg] += lse - logits[next];
+    ++seg_count_[seg];
+    ++tokens_;
+  }
+
+  absl::StatusOr<EvalReport> Finish(double bits_per_weight, int64_t max_pages) const {
+    if (tokens_ == 0) return absl::InvalidArgumentError("no tokens to evaluate");
+    EvalReport report;
+    report.tokens = tokens_;
+    report.bits_per_weight = bits_per_weight;
+    report.max_pages_per_sequence = max_pages;
+    const double n = static_cast<double>(tokens_);
+    report.kl_mean = kl_ / n;
+    report.top1_agreement = agree_ / n;
+    report.nll_model = nll_ / n;
+    report.nll_reference = nll_ref_ / n;
+    for (size_t i = 0; i < seg_sum_.size(); ++i) {
+      report.nll_by_segment.push_back(seg_count_[i] ? seg_sum_[i] / seg_count_[i] : 0.0);
+    }
+    return report;
+  }
+
+ private:
+  const EvalOptions& options_;
+  double kl_ = 0, nll_ = 0, nll_ref_ = 0;
+  int64_t agree_ = 0, tokens_ = 0;
+  std::vector<double> seg_sum_;
+  std::vector<int64_t> seg_count_;
+};
+
+// The reference's logits at positions [begin, end) of `stream` against the model's
+// (logits[pos - begin]), into `acc`.
+absl::Status ScoreChunk(const LlamaModel& reference, SequenceKv& ref_cache,
+                        const std::vector<int32_t>& stream, int64_t begin, int64_t end,
+                        const std::vector<std::vector<float>>& logits, EvalAccumulator& acc) {
+  std::vector<float> ref_logits(static_cast<size_t>(reference.config().vocab_size));
+  for (int64_t pos = begin; pos < end; ++pos) {
+    if (absl::Status s = reference.Forward(stream[pos], pos, ref_cache, ref_logits); !s.ok()) {
+      return s;
+    }
+    acc.Add(logits[pos - begin], ref_logits, stream[pos + 1], pos);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckVocab(const ModelConfig& model, const ModelConfig& reference) {
+  if (model.vocab_size != reference.vocab_size) {
+    return absl::InvalidArgumentError(absl::StrCat("the model's vocabulary (", model.vocab_size,
+                                                   ") differs from the reference's (",
+                                                   reference.vocab_size, ")"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<EvalReport> Evaluate(const LlamaModel& model, const LlamaModel& reference,
                                     const std::vector<std::vector<int32_t>>& streams,
                                     const EvalOptions& options) {
   const ModelConfig& c = model.config();
-  if (c.vocab_size != reference.config().vocab_size) {
-    return absl::InvalidArgumentError(absl::StrCat("the model's vocabulary (", c.vocab_size,
-                                                   ") differs from the reference's (",
-                                                   reference.config().vocab_size, ")"));
-  }
-  EvalReport report;
-  report.bits_per_weight = model.LinearBitsPerWeight();
-  double kl = 0, nll = 0, nll_ref = 0;
-  int64_t agree = 0;
-  std::vector<double> seg_sum;
-  std::vector<int64_t> seg_count;
-  std::vector<float> logits(c.vocab_size), ref_logits(c.vocab_size);
+  if (absl::Status s = CheckVocab(c, reference.config()); !s.ok()) return s;
+  EvalAccumulator acc(options);
+  int64_t max_pages = 0;
   for (const std::vector<int32_t>& stream : streams) {
     const int64_t n = static_cast<int64_t>(stream.size());
     std::unique_ptr<SequenceKv> ref_cache = MakeSequenceKv(reference, static_cast<int32_t>(n));
@@ -153,44 +227,73 @@ absl::StatusOr<EvalReport> Evaluate(const LlamaModel& model, const LlamaModel& r
         paged = store->Sequence(*std::move(pages), options.attention);
       }
       SequenceKv& kv = paged ? *paged : *dense;
+      std::vector<std::vector<float>> logits(static_cast<size_t>(end - begin),
+                                             std::vector<float>(c.vocab_size));
       for (int64_t pos = begin; pos < end; ++pos) {
-        if (absl::Status s = model.Forward(stream[pos], pos, kv, logits); !s.ok()) return s;
-        if (absl::Status s = reference.Forward(stream[pos], pos, *ref_cache, ref_logits); !s.ok()) {
+        if (absl::Status s = model.Forward(stream[pos], pos, kv, logits[pos - begin]); !s.ok()) {
           return s;
         }
-        const int32_t next = stream[pos + 1];
-        const double lse = LogSumExp(logits), ref_lse = LogSumExp(ref_logits);
-        double token_kl = 0;
-        for (int32_t i = 0; i < c.vocab_size; ++i) {
-          const double lp_ref = ref_logits[i] - ref_lse;
-          token_kl += std::exp(lp_ref) * (lp_ref - (logits[i] - lse));
-        }
-        kl += token_kl;
-        nll += lse - logits[next];
-        nll_ref += ref_lse - ref_logits[next];
-        agree += Argmax(logits) == Argmax(ref_logits);
-        const size_t seg = static_cast<size_t>((pos + 1) / options.segment);
-        if (seg >= seg_sum.size()) {
-          seg_sum.resize(seg + 1);
-          seg_count.resize(seg + 1);
-        }
-        seg_sum[seg] += lse - logits[next];
-        ++seg_count[seg];
-        ++report.tokens;
+      }
+      if (absl::Status s = ScoreChunk(reference, *ref_cache, stream, begin, end, logits, acc);
+          !s.ok()) {
+        return s;
       }
     }
-    if (pager) report.max_pages_per_sequence = std::max(report.max_pages_per_sequence, pager->max_pages_held());
+    if (pager) max_pages = std::max(max_pages, pager->max_pages_held());
   }
-  if (report.tokens == 0) return absl::InvalidArgumentError("no tokens to evaluate");
-  const double n = static_cast<double>(report.tokens);
-  report.kl_mean = kl / n;
-  report.top1_agreement = agree / n;
-  report.nll_model = nll / n;
-  report.nll_reference = nll_ref / n;
-  for (size_t i = 0; i < seg_sum.size(); ++i) {
-    report.nll_by_segment.push_back(seg_count[i] ? seg_sum[i] / seg_count[i] : 0.0);
+  return acc.Finish(model.LinearBitsPerWeight(), max_pages);
+}
+
+absl::StatusOr<EvalReport> EvaluateOnBackend(BackendModel& model, const LlamaModel& reference,
+                                             const std::vector<std::vector<int32_t>>& streams,
+                                             const EvalOptions& options) {
+  const ModelConfig& c = model.config();
+  if (absl::Status s = CheckVocab(c, reference.config()); !s.ok()) return s;
+  EvalAccumulator acc(options);
+  int64_t max_pages = 0;
+  for (const std::vector<int32_t>& stream : streams) {
+    const int64_t n = static_cast<int64_t>(stream.size());
+    std::unique_ptr<SequenceKv> ref_cache = MakeSequenceKv(reference, static_cast<int32_t>(n));
+    std::unique_ptr<SequencePager> pager;
+    if (options.make_pager) pager = options.make_pager();
+    for (int64_t begin = 0; begin < n - 1; begin += options.chunk) {
+      const int64_t end = std::min<int64_t>(begin + options.chunk, n - 1);
+      // The pages of [begin, end): the pager's (Λ), or pages 0.. in order (dense).
+      std::vector<scheduler::PageRef> pages;
+      if (pager) {
+        absl::StatusOr<std::vector<PageRef>> got = pager->PagesForChunk(begin, end);
+        if (!got.ok()) return got.status();
+        for (const PageRef& p : *got) pages.push_back({p.logical, p.physical});
+      } else {
+        const int64_t last = (end - 1) / options.page_size;
+        if (last >= model.num_pages()) {
+          return absl::ResourceExhaustedError(absl::StrCat(
+              "a dense stream of ", n, " tokens needs ", last + 1, " pages, the pool has ",
+              model.num_pages()));
+        }
+        for (int64_t l = 0; l <= last; ++l) pages.push_back({l, static_cast<int32_t>(l)});
+      }
+      // Every position of the chunk in one step, each asking for its logits.
+      std::vector<scheduler::SequenceChunk> chunks(static_cast<size_t>(end - begin));
+      for (int64_t pos = begin; pos < end; ++pos) {
+        scheduler::SequenceChunk& chunk = chunks[pos - begin];
+        chunk.tokens = {stream[pos]};
+        chunk.first_position = pos;
+        chunk.pages = pages;
+        chunk.attention = options.attention;
+        chunk.page_size = options.page_size;
+        chunk.sample = true;
+      }
+      std::vector<std::vector<float>> logits(chunks.size());
+      if (absl::Status s = model.Forward(chunks, logits); !s.ok()) return s;
+      if (absl::Status s = ScoreChunk(reference, *ref_cache, stream, begin, end, logits, acc);
+          !s.ok()) {
+        return s;
+      }
+    }
+    if (pager) max_pages = std::max(max_pages, pager->max_pages_held());
   }
-  return report;
+  return acc.Finish(model.LinearBitsPerWeight(), max_pages);
 }
 
 std::string EvalReportToJson(const EvalReport& r) {

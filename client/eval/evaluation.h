@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"             // absl::StatusOr
 #include "model/attention_window.h"          // AttentionWindow
+#include "workers/backend/backend.h"          // BackendModel
 #include "workers/engine/llama_model.h"       // LlamaModel
 #include "workers/engine/paged_kv.h"          // SequencePager
 
@@ -59,6 +60,14 @@ struct EvalReport {
 absl::StatusOr<EvalReport> Evaluate(const LlamaModel& model, const LlamaModel& reference,
                                     const std::vector<std::vector<int32_t>>& streams,
                                     const EvalOptions& options);
+
+// The same with the model on a backend (`accllm eval --device`, e.g. the emulated FPGA card):
+// each chunk's positions run as one step in which every position samples its logits, over the
+// pager's pages (Λ) or pages 0, 1, ... of the model's pool (dense: the pool must cover the
+// longest stream).
+absl::StatusOr<EvalReport> EvaluateOnBackend(BackendModel& model, const LlamaModel& reference,
+                                             const std::vector<std::vector<int32_t>>& streams,
+                                             const EvalOptions& options);
 
 std::string EvalReportToJson(const EvalReport& report);
 

@@ -57,6 +57,8 @@ class BackendModel {
                                std::vector<std::vector<float>>& logits) = 0;
   // Bytes of weights one step streams (every linear and the head).
   virtual int64_t WeightBytesPerStep() const = 0;
+  // Average stored bits per decoder linear weight (scales, zeros, masks included).
+  virtual double LinearBitsPerWeight() const = 0;
   virtual DeviceCounters counters() const { return {}; }
 };
 

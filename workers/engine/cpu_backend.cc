@@ -25,6 +25,7 @@ class CpuModel : public BackendModel {
     return absl::OkStatus();
   }
   int64_t WeightBytesPerStep() const override { return model_->WeightBytesPerStep(); }
+  double LinearBitsPerWeight() const override { return model_->LinearBitsPerWeight(); }
   DeviceCounters counters() const override { return counters_; }
 
   absl::Status Forward(std::span<const scheduler::SequenceChunk> chunks,

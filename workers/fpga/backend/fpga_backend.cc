@@ -78,6 +78,7 @@ class FpgaModel : public BackendModel {
   int32_t num_pages() const override { return placed_.desc.num_pages; }
   int32_t page_size() const override { return placed_.desc.page_size; }
   int64_t WeightBytesPerStep() const override { return placed_.weight_bytes_per_step; }
+  double LinearBitsPerWeight() const override { return placed_.linear_bits_per_weight; }
   DeviceCounters counters() const override {
     std::lock_guard<std::mutex> lock(mu_);
     return counters_;

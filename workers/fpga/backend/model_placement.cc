@@ -229,6 +229,14 @@ absl::StatusOr<PlacedModel> PlaceModel(Device& device, const ModelDir& dir, int3
     if (!head.ok()) return fail(head.status());
     m.head = *head;
   }
+  double linear_weights = 0;
+  for (const LayerDesc& d : placed.layers) {
+    for (const LinearDesc* l : {&d.q, &d.k, &d.v, &d.o, &d.gate, &d.up, &d.down}) {
+      linear_weights += static_cast<double>(l->rows) * l->cols;
+    }
+  }
+  placed.linear_bits_per_weight =
+      8.0 * static_cast<double>(placed.weight_bytes_per_step) / linear_weights;
   placed.weight_bytes_per_step += static_cast<int64_t>(m.head.bytes());
 
   // The pool: pages are byte ranges of one allocation (page copies are device copies).

@@ -33,6 +33,7 @@ struct PlacedModel {
   DeviceRef desc_ref;             // ModelDesc + LayerDesc[n_layers]
   KvFormat kv_format;
   int64_t weight_bytes_per_step = 0;  // every linear and the head
+  double linear_bits_per_weight = 0;  // stored bits per decoder linear weight
   std::vector<DeviceRef> allocations;
 
   absl::Status Free(Device& device);
