@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"  // absl::StrCat
+#include "model/attention_window_check.h"  // ValidateAttentionWindow
 
 namespace accllm {
 

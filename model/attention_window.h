@@ -1,16 +1,14 @@
 // Which positions a query attends to — the one rule the page allocator, the
 // engine and the kernels share: Λ-shaped (S sinks + a local window of W) or
 // dense. A token at position t attends to p < S and t−W < p ≤ t.
-// Header-only so the scheduler can use it without linking any model code.
+// Header-only plain C++ so the scheduler can use it without linking any model code, and the
+// FPGA kernels (which Vitis compiles without the project's libraries) read the same rule;
+// model/attention_window_check.h has the status-returning check.
 #ifndef ACCLLM_MODEL_ATTENTION_WINDOW_H_
 #define ACCLLM_MODEL_ATTENTION_WINDOW_H_
 
 #include <algorithm>
 #include <cstdint>
-#include <string>
-
-#include "absl/status/status.h"    // absl::Status
-#include "absl/strings/str_cat.h"  // absl::StrCat
 
 namespace accllm {
 
@@ -37,28 +35,11 @@ struct AttentionWindow {
     return dense || p < sinks || p > t - window;
   }
 
+  // Structurally sound: window >= 1 and 0 <= S <= W (dense always is).
+  bool Valid() const { return dense || (window >= 1 && sinks >= 0 && sinks <= window); }
+
   friend bool operator==(const AttentionWindow&, const AttentionWindow&) = default;
 };
-
-// Structural checks (window ≥ 1, 0 ≤ S ≤ W); model limits are checked where
-// requests are validated.
-inline absl::Status ValidateAttentionWindow(const AttentionWindow& w) {
-  if (w.dense) return absl::OkStatus();
-  if (w.window < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("attention window must be at least 1 token (got ", w.window,
-                     "); use dense attention to attend to everything"));
-  }
-  if (w.sinks < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("attention sinks must be >= 0 (got ", w.sinks, ")"));
-  }
-  if (w.sinks > w.window) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "attention sinks (", w.sinks, ") must not exceed the window (", w.window, ")"));
-  }
-  return absl::OkStatus();
-}
 
 }  // namespace accllm
 

@@ -4,7 +4,7 @@
 #ifndef ACCLLM_SCHEDULER_ATTENTION_SPEC_H_
 #define ACCLLM_SCHEDULER_ATTENTION_SPEC_H_
 
-#include "model/attention_window.h"  // AttentionWindow, ValidateAttentionWindow
+#include "model/attention_window_check.h"  // AttentionWindow, ValidateAttentionWindow
 
 namespace accllm::scheduler {
 

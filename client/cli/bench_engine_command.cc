@@ -29,6 +29,7 @@
 #include "workers/cpu/gemm_a8.h"            // GemvTargetName
 #include "workers/cpu/memory_bandwidth.h"   // MeasureReadBandwidth
 #include "workers/cpu/thread_pool.h"        // ThreadPool
+#include "model/attention_window_check.h"  // ValidateAttentionWindow
 
 namespace accllm::cli {
 

@@ -17,6 +17,7 @@
 #include "nlohmann/json.hpp"                  // nlohmann::json
 #include "quant/quantization_config.h"        // ParseQuantizationConfig
 #include "workers/fpga/cost/cost_model.h"     // EstimateCost
+#include "model/attention_window_check.h"  // ValidateAttentionWindow
 
 namespace accllm::cli {
 namespace {

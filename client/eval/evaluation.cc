@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <span>
 #include <fstream>
 #include <nlohmann/json.hpp>  // nlohmann::json
@@ -173,21 +174,6 @@ class EvalAccumulator {
   std::vector<int64_t> seg_count_;
 };
 
-// The reference's logits at positions [begin, end) of `stream` against the model's
-// (logits[pos - begin]), into `acc`.
-absl::Status ScoreChunk(const LlamaModel& reference, SequenceKv& ref_cache,
-                        const std::vector<int32_t>& stream, int64_t begin, int64_t end,
-                        const std::vector<std::vector<float>>& logits, EvalAccumulator& acc) {
-  std::vector<float> ref_logits(static_cast<size_t>(reference.config().vocab_size));
-  for (int64_t pos = begin; pos < end; ++pos) {
-    if (absl::Status s = reference.Forward(stream[pos], pos, ref_cache, ref_logits); !s.ok()) {
-      return s;
-    }
-    acc.Add(logits[pos - begin], ref_logits, stream[pos + 1], pos);
-  }
-  return absl::OkStatus();
-}
-
 absl::Status CheckVocab(const ModelConfig& model, const ModelConfig& reference) {
   if (model.vocab_size != reference.vocab_size) {
     return absl::InvalidArgumentError(absl::StrCat("the model's vocabulary (", model.vocab_size,
@@ -197,103 +183,152 @@ absl::Status CheckVocab(const ModelConfig& model, const ModelConfig& reference) 
   return absl::OkStatus();
 }
 
-}  // namespace
+// How the model under evaluation runs one stream: Start(n) before a stream of n tokens, then
+// Chunk for each [begin, end) in order, writing logits[pos - begin] of each position. `pages`
+// are the pager's pages for the chunk, or null without a pager (dense attention).
+class StreamRunner {
+ public:
+  virtual ~StreamRunner() = default;
+  virtual absl::Status Start(int64_t n) = 0;
+  virtual absl::Status Chunk(const std::vector<int32_t>& stream, int64_t begin, int64_t end,
+                             const std::vector<PageRef>* pages,
+                             std::vector<std::vector<float>>& logits) = 0;
+};
 
-absl::StatusOr<EvalReport> Evaluate(const LlamaModel& model, const LlamaModel& reference,
-                                    const std::vector<std::vector<int32_t>>& streams,
-                                    const EvalOptions& options) {
-  const ModelConfig& c = model.config();
-  if (absl::Status s = CheckVocab(c, reference.config()); !s.ok()) return s;
+// Feeds every stream through `runner` and the reference in chunks, and aggregates.
+absl::StatusOr<EvalReport> RunEvaluation(StreamRunner& runner, double bits_per_weight,
+                                         const LlamaModel& reference,
+                                         const std::vector<std::vector<int32_t>>& streams,
+                                         const EvalOptions& options) {
   EvalAccumulator acc(options);
   int64_t max_pages = 0;
-  for (const std::vector<int32_t>& stream : streams) {
-    const int64_t n = static_cast<int64_t>(stream.size());
-    std::unique_ptr<SequenceKv> ref_cache = MakeSequenceKv(reference, static_cast<int32_t>(n));
-    std::unique_ptr<SequenceKv> dense;
-    std::unique_ptr<KvPagePool> store;
-    std::unique_ptr<SequencePager> pager;
-    if (options.make_pager) {
-      store = MakeKvPagePool(model, options.num_pages, options.page_size);
-      pager = options.make_pager();
-    } else {
-      dense = MakeSequenceKv(model, static_cast<int32_t>(n));
-    }
-    for (int64_t begin = 0; begin < n - 1; begin += options.chunk) {
-      const int64_t end = std::min<int64_t>(begin + options.chunk, n - 1);
-      std::unique_ptr<SequenceKv> paged;
-      if (pager) {
-        absl::StatusOr<std::vector<PageRef>> pages = pager->PagesForChunk(begin, end);
-        if (!pages.ok()) return pages.status();
-        paged = store->Sequence(*std::move(pages), options.attention);
-      }
-      SequenceKv& kv = paged ? *paged : *dense;
-      std::vector<std::vector<float>> logits(static_cast<size_t>(end - begin),
-                                             std::vector<float>(c.vocab_size));
-      for (int64_t pos = begin; pos < end; ++pos) {
-        if (absl::Status s = model.Forward(stream[pos], pos, kv, logits[pos - begin]); !s.ok()) {
-          return s;
-        }
-      }
-      if (absl::Status s = ScoreChunk(reference, *ref_cache, stream, begin, end, logits, acc);
-          !s.ok()) {
-        return s;
-      }
-    }
-    if (pager) max_pages = std::max(max_pages, pager->max_pages_held());
-  }
-  return acc.Finish(model.LinearBitsPerWeight(), max_pages);
-}
-
-absl::StatusOr<EvalReport> EvaluateOnBackend(BackendModel& model, const LlamaModel& reference,
-                                             const std::vector<std::vector<int32_t>>& streams,
-                                             const EvalOptions& options) {
-  const ModelConfig& c = model.config();
-  if (absl::Status s = CheckVocab(c, reference.config()); !s.ok()) return s;
-  EvalAccumulator acc(options);
-  int64_t max_pages = 0;
+  std::vector<float> ref_logits(static_cast<size_t>(reference.config().vocab_size));
   for (const std::vector<int32_t>& stream : streams) {
     const int64_t n = static_cast<int64_t>(stream.size());
     std::unique_ptr<SequenceKv> ref_cache = MakeSequenceKv(reference, static_cast<int32_t>(n));
     std::unique_ptr<SequencePager> pager;
     if (options.make_pager) pager = options.make_pager();
+    if (absl::Status s = runner.Start(n); !s.ok()) return s;
     for (int64_t begin = 0; begin < n - 1; begin += options.chunk) {
       const int64_t end = std::min<int64_t>(begin + options.chunk, n - 1);
-      // The pages of [begin, end): the pager's (Λ), or pages 0.. in order (dense).
-      std::vector<scheduler::PageRef> pages;
+      std::optional<std::vector<PageRef>> pages;
       if (pager) {
         absl::StatusOr<std::vector<PageRef>> got = pager->PagesForChunk(begin, end);
         if (!got.ok()) return got.status();
-        for (const PageRef& p : *got) pages.push_back({p.logical, p.physical});
-      } else {
-        const int64_t last = (end - 1) / options.page_size;
-        if (last >= model.num_pages()) {
-          return absl::ResourceExhaustedError(absl::StrCat(
-              "a dense stream of ", n, " tokens needs ", last + 1, " pages, the pool has ",
-              model.num_pages()));
-        }
-        for (int64_t l = 0; l <= last; ++l) pages.push_back({l, static_cast<int32_t>(l)});
+        pages = *std::move(got);
       }
-      // Every position of the chunk in one step, each asking for its logits.
-      std::vector<scheduler::SequenceChunk> chunks(static_cast<size_t>(end - begin));
-      for (int64_t pos = begin; pos < end; ++pos) {
-        scheduler::SequenceChunk& chunk = chunks[pos - begin];
-        chunk.tokens = {stream[pos]};
-        chunk.first_position = pos;
-        chunk.pages = pages;
-        chunk.attention = options.attention;
-        chunk.page_size = options.page_size;
-        chunk.sample = true;
-      }
-      std::vector<std::vector<float>> logits(chunks.size());
-      if (absl::Status s = model.Forward(chunks, logits); !s.ok()) return s;
-      if (absl::Status s = ScoreChunk(reference, *ref_cache, stream, begin, end, logits, acc);
+      std::vector<std::vector<float>> logits(static_cast<size_t>(end - begin));
+      if (absl::Status s = runner.Chunk(stream, begin, end, pages ? &*pages : nullptr, logits);
           !s.ok()) {
         return s;
+      }
+      for (int64_t pos = begin; pos < end; ++pos) {
+        if (absl::Status s = reference.Forward(stream[pos], pos, *ref_cache, ref_logits);
+            !s.ok()) {
+          return s;
+        }
+        acc.Add(logits[pos - begin], ref_logits, stream[pos + 1], pos);
       }
     }
     if (pager) max_pages = std::max(max_pages, pager->max_pages_held());
   }
-  return acc.Finish(model.LinearBitsPerWeight(), max_pages);
+  return acc.Finish(bits_per_weight, max_pages);
+}
+
+// The engine in this process, one position at a time over a dense cache or the pager's pages.
+class EngineRunner : public StreamRunner {
+ public:
+  EngineRunner(const LlamaModel& model, const EvalOptions& options)
+      : model_(model), options_(options) {}
+
+  absl::Status Start(int64_t n) override {
+    if (options_.make_pager) {
+      store_ = MakeKvPagePool(model_, options_.num_pages, options_.page_size);
+    } else {
+      dense_ = MakeSequenceKv(model_, static_cast<int32_t>(n));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Chunk(const std::vector<int32_t>& stream, int64_t begin, int64_t end,
+                     const std::vector<PageRef>* pages,
+                     std::vector<std::vector<float>>& logits) override {
+    std::unique_ptr<SequenceKv> paged;
+    if (pages != nullptr) paged = store_->Sequence(*pages, options_.attention);
+    SequenceKv& kv = paged ? *paged : *dense_;
+    for (int64_t pos = begin; pos < end; ++pos) {
+      std::vector<float>& out = logits[pos - begin];
+      out.resize(static_cast<size_t>(model_.config().vocab_size));
+      if (absl::Status s = model_.Forward(stream[pos], pos, kv, out); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  const LlamaModel& model_;
+  const EvalOptions& options_;
+  std::unique_ptr<KvPagePool> store_;
+  std::unique_ptr<SequenceKv> dense_;
+};
+
+// A backend: each chunk's positions as one step in which every position samples its logits,
+// over the pager's pages or (dense) pages 0, 1, ... of the model's pool.
+class BackendRunner : public StreamRunner {
+ public:
+  BackendRunner(BackendModel& model, const EvalOptions& options)
+      : model_(model), options_(options) {}
+
+  absl::Status Start(int64_t) override { return absl::OkStatus(); }
+
+  absl::Status Chunk(const std::vector<int32_t>& stream, int64_t begin, int64_t end,
+                     const std::vector<PageRef>* pages,
+                     std::vector<std::vector<float>>& logits) override {
+    std::vector<scheduler::PageRef> table;
+    if (pages != nullptr) {
+      for (const PageRef& p : *pages) table.push_back({p.logical, p.physical});
+    } else {
+      const int64_t last = (end - 1) / options_.page_size;
+      if (last >= model_.num_pages()) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat("a dense stream of ", stream.size(), " tokens needs ", last + 1,
+                         " pages, the pool has ", model_.num_pages()));
+      }
+      for (int64_t l = 0; l <= last; ++l) table.push_back({l, static_cast<int32_t>(l)});
+    }
+    std::vector<scheduler::SequenceChunk> chunks(static_cast<size_t>(end - begin));
+    for (int64_t pos = begin; pos < end; ++pos) {
+      scheduler::SequenceChunk& chunk = chunks[pos - begin];
+      chunk.tokens = {stream[pos]};
+      chunk.first_position = pos;
+      chunk.pages = table;
+      chunk.attention = options_.attention;
+      chunk.page_size = options_.page_size;
+      chunk.sample = true;
+    }
+    return model_.Forward(chunks, logits);
+  }
+
+ private:
+  BackendModel& model_;
+  const EvalOptions& options_;
+};
+
+}  // namespace
+
+absl::StatusOr<EvalReport> Evaluate(const LlamaModel& model, const LlamaModel& reference,
+                                    const std::vector<std::vector<int32_t>>& streams,
+                                    const EvalOptions& options) {
+  if (absl::Status s = CheckVocab(model.config(), reference.config()); !s.ok()) return s;
+  EngineRunner runner(model, options);
+  return RunEvaluation(runner, model.LinearBitsPerWeight(), reference, streams, options);
+}
+
+absl::StatusOr<EvalReport> EvaluateOnBackend(BackendModel& model, const LlamaModel& reference,
+                                             const std::vector<std::vector<int32_t>>& streams,
+                                             const EvalOptions& options) {
+  if (absl::Status s = CheckVocab(model.config(), reference.config()); !s.ok()) return s;
+  BackendRunner runner(model, options);
+  return RunEvaluation(runner, model.LinearBitsPerWeight(), reference, streams, options);
 }
 
 std::string EvalReportToJson(const EvalReport& r) {

@@ -2,6 +2,7 @@
 
 #include "scheduler/lambda_page_table.h"  // LambdaPageTable
 #include "scheduler/page_pool.h"          // PagePool
+#include "model/attention_window_check.h"  // ValidateAttentionWindow
 
 namespace accllm {
 

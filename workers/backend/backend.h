@@ -59,6 +59,7 @@ class BackendModel {
   virtual int64_t WeightBytesPerStep() const = 0;
   // Average stored bits per decoder linear weight (scales, zeros, masks included).
   virtual double LinearBitsPerWeight() const = 0;
+  // Safe to call while a step runs (metrics and heartbeats read them).
   virtual DeviceCounters counters() const { return {}; }
 };
 

@@ -1,5 +1,6 @@
 #include "workers/engine/cpu_backend.h"
 
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -26,7 +27,10 @@ class CpuModel : public BackendModel {
   }
   int64_t WeightBytesPerStep() const override { return model_->WeightBytesPerStep(); }
   double LinearBitsPerWeight() const override { return model_->LinearBitsPerWeight(); }
-  DeviceCounters counters() const override { return counters_; }
+  DeviceCounters counters() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return counters_;
+  }
 
   absl::Status Forward(std::span<const scheduler::SequenceChunk> chunks,
                        std::vector<std::vector<float>>& logits) override {
@@ -48,15 +52,14 @@ class CpuModel : public BackendModel {
             .pos = chunk.first_position + static_cast<int64_t>(i),
             .kv = kvs.back().get(),
             .logits = last && chunk.sample ? std::span<float>(logits[c]) : std::span<float>()};
-        if (absl::Status s = model_->CheckToken(t); !s.ok()) {
-          return absl::Status(s.code(),
-                              absl::StrCat("request ", chunk.request_id, ": ", s.message()));
-        }
         tokens.push_back(t);
       }
     }
+    // ForwardBatch checks every token before it runs any (BackendWorker checked them already,
+    // naming the request).
     if (absl::Status s = model_->ForwardBatch(tokens); !s.ok()) return s;
     // Host memory: the weights stream once per step; the CPU counts no more than that.
+    std::lock_guard<std::mutex> lock(mu_);
     counters_.bytes_read += model_->WeightBytesPerStep();
     ++counters_.steps;
     return absl::OkStatus();
@@ -65,6 +68,7 @@ class CpuModel : public BackendModel {
  private:
   std::shared_ptr<const LlamaModel> model_;
   std::unique_ptr<KvPagePool> pool_;
+  mutable std::mutex mu_;  // counters_ (read by metrics and heartbeats while a step runs)
   DeviceCounters counters_;
 };
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "model/config.h"                // ModelConfig
-#include "workers/engine/rope.h"         // Rope
+#include "model/rope.h"         // Rope
 #include "workers/engine/sequence_kv.h"  // SequenceKv
 
 namespace accllm {

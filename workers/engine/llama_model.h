@@ -19,7 +19,7 @@
 #include "workers/engine/embedding_table.h"  // EmbeddingTable
 #include "workers/engine/linear.h"           // Linear
 #include "workers/engine/linear_loader.h"    // LoadOptions
-#include "workers/engine/rope.h"             // Rope
+#include "model/rope.h"             // Rope
 #include "workers/engine/sequence_kv.h"      // SequenceKv
 #include "workers/engine/weight_matrix.h"    // WeightMatrix
 

@@ -13,7 +13,7 @@
 #include "absl/status/statusor.h"             // absl::StatusOr
 #include "model/config.h"                     // ModelConfig
 #include "model/attention_window.h"          // AttentionWindow
-#include "workers/engine/rope.h"              // Rope
+#include "model/rope.h"              // Rope
 #include "workers/backend/page_table.h"      // PageRef, PageTable
 #include "workers/engine/sequence_kv.h"       // SequenceKv
 

@@ -22,7 +22,7 @@
 #include "quant/kv_quant.h"              // KvFormat, KvQuantParams
 #include "workers/cpu/kv4_attention.h"   // Kv4Ref
 #include "workers/engine/paged_kv.h"     // PageRef
-#include "workers/engine/rope.h"         // Rope
+#include "model/rope.h"         // Rope
 #include "workers/engine/sequence_kv.h"  // SequenceKv
 
 namespace accllm {

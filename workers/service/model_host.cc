@@ -172,8 +172,8 @@ void CountersToProto(const DeviceCounters& c, v1::DeviceCounters* out) {
 }
 
 DeviceCounters ModelHost::Counters() const {
-  // A backend's counters change during its step: read them between steps.
-  std::lock_guard<std::mutex> step_lock(step_mu_);
+  // Backends guard their own counters: heartbeats must not wait for a step (a long prefill
+  // on the emulated card would outlast the lease).
   std::lock_guard<std::mutex> lock(mu_);
   DeviceCounters sum;
   for (const auto& [key, hosted] : models_) {

@@ -69,7 +69,7 @@ class ModelHost {
   std::shared_ptr<Backend> backend_;
   mutable std::mutex mu_;  // guards models_ and counters
   std::map<Key, std::shared_ptr<Hosted>> models_;
-  mutable std::mutex step_mu_;  // one step at a time on the backend
+  std::mutex step_mu_;  // one step at a time on the backend
   int64_t steps_total_ = 0;
 };
 

@@ -7,12 +7,12 @@
 
 #include "absl/strings/str_cat.h"                 // absl::StrCat
 #include "absl/time/time.h"                       // absl::Seconds
+#include "model/rope.h"                           // Rope
 #include "workers/fpga/backend/model_placement.h" // PlaceModel, bank plan
 #include "workers/fpga/cost/card_spec.h"          // LookupCard
 #include "workers/fpga/host/emulated_device.h"    // EmulatedDevice
 #include "workers/fpga/host/xrt_device.h"         // XrtDevice
 #include "workers/fpga/kernels/decoder_step.h"    // DecoderStep, kMaxStepTokens
-#include "workers/fpga/kernels/elementwise.h"     // FillRopeRow
 #include "workers/fpga/kernels/step_command.h"    // StepCommandWriter
 
 namespace accllm {
@@ -65,7 +65,10 @@ absl::Status EmulatedDecoder(const fpga::DeviceMemory& mem, const fpga::KernelAr
 class FpgaModel : public BackendModel {
  public:
   FpgaModel(std::shared_ptr<fpga::Device> device, ModelConfig config, fpga::PlacedModel placed)
-      : device_(std::move(device)), config_(std::move(config)), placed_(std::move(placed)) {}
+      : device_(std::move(device)),
+        config_(std::move(config)),
+        placed_(std::move(placed)),
+        rope_(config_.head_dim(), config_.rope_theta) {}
   ~FpgaModel() override {
     for (DeviceRef* r : {&command_, &logits_}) {
       if (r->present()) (void)device_->Free(*r);
@@ -147,9 +150,7 @@ class FpgaModel : public BackendModel {
     for (size_t s = 0; s < pieces.size(); ++s) {
       const scheduler::SequenceChunk& chunk = chunks[pieces[s].chunk];
       fpga::StepSequence& seq = seqs[s];
-      seq.rule.dense = chunk.attention.dense ? 1 : 0;
-      seq.rule.sinks = chunk.attention.sinks;
-      seq.rule.window = chunk.attention.window;
+      seq.rule = chunk.attention;
       seq.page_first = n_pages;
       seq.page_count = static_cast<int32_t>(chunk.pages.size());
       const int64_t first = chunk.first_position + pieces[s].begin;
@@ -183,7 +184,7 @@ class FpgaModel : public BackendModel {
       }
       for (const fpga::RopeRun* run : {&seq.rope, &seq.sink_rope}) {
         for (int32_t r = 0; r < run->rows; ++r) {
-          fpga::FillRopeRow(head_dim, config_.rope_theta, run->first_pos + r, row.data());
+          rope_.Row(run->first_pos + r, row.data());
           writer.SetRopeRow(run->first_row + r, row.data());
         }
       }
@@ -251,6 +252,7 @@ class FpgaModel : public BackendModel {
   std::shared_ptr<fpga::Device> device_;
   ModelConfig config_;
   fpga::PlacedModel placed_;
+  Rope rope_;                   // the host's RoPE tables (the step command carries the rows)
   DeviceRef command_, logits_;  // per-step buffers in the I/O bank, grown as needed
   mutable std::mutex mu_;       // counters_ (read by metrics while a step runs)
   DeviceCounters counters_;

@@ -7,6 +7,7 @@
 #include "model/tensor_names.h"    // LinearName, LinearShape, kAllLayerLinears
 #include "quant/kv_quant.h"        // KvCodeBytes
 #include "quant/weight_format.h"   // ComputePackedLayout
+#include "model/attention_window_check.h"  // ValidateAttentionWindow
 
 namespace accllm::fpga {
 namespace {

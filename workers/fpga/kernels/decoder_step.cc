@@ -41,6 +41,20 @@ void QuantizeRows(const float* in, int32_t n, int32_t width, Activations& a) {
   }
 }
 
+// xb = RMSNorm(x) · weight for the first n tokens, then one A8 quantization of xb that the
+// linears reading it share (the CPU's ApplyBatchShared). `rows` maps output row j to the token
+// row of x it normalizes (null: j itself).
+void NormThenQuantize(const DeviceMemory& mem, const DeviceRef& weight, const ModelDesc& m,
+                      int32_t n, const int32_t* rows, Activations& a) {
+  ReadFloats(mem, weight, m.dim, a.norm.data());
+  for (int32_t j = 0; j < n; ++j) {
+    const int64_t i = rows != nullptr ? rows[j] : j;
+    RmsNormRow(a.x.data() + i * m.dim, a.norm.data(), m.dim, m.norm_eps,
+               a.xb.data() + static_cast<int64_t>(j) * m.dim);
+  }
+  QuantizeRows(a.xb.data(), n, m.dim, a);
+}
+
 }  // namespace
 
 int32_t DecoderStep(const DeviceMemory& mem, DeviceRef model_desc, DeviceRef command,
@@ -97,11 +111,7 @@ int32_t DecoderStep(const DeviceMemory& mem, DeviceRef model_desc, DeviceRef com
   for (int32_t l = 0; l < m.n_layers; ++l) {
     const LayerDesc layer = ReadLayerDesc(mem, model_desc, l);
     // Attention block.
-    ReadFloats(mem, layer.attn_norm, dim, a.norm.data());
-    for (int32_t i = 0; i < n; ++i) {
-      RmsNormRow(row(a.x, i, dim), a.norm.data(), dim, m.norm_eps, row(a.xb, i, dim));
-    }
-    QuantizeRows(a.xb.data(), n, dim, a);
+    NormThenQuantize(mem, layer.attn_norm, m, n, nullptr, a);
     RceLinear(mem, layer.q, a.xq.data(), a.xs.data(), n, a.q.data());
     RceLinear(mem, layer.k, a.xq.data(), a.xs.data(), n, a.k.data());
     RceLinear(mem, layer.v, a.xq.data(), a.xs.data(), n, a.v.data());
@@ -139,11 +149,7 @@ int32_t DecoderStep(const DeviceMemory& mem, DeviceRef model_desc, DeviceRef com
     for (size_t i = 0; i < rows * dim; ++i) a.x[i] += a.proj[i];
 
     // Feed-forward block.
-    ReadFloats(mem, layer.ffn_norm, dim, a.norm.data());
-    for (int32_t i = 0; i < n; ++i) {
-      RmsNormRow(row(a.x, i, dim), a.norm.data(), dim, m.norm_eps, row(a.xb, i, dim));
-    }
-    QuantizeRows(a.xb.data(), n, dim, a);
+    NormThenQuantize(mem, layer.ffn_norm, m, n, nullptr, a);
     RceLinear(mem, layer.gate, a.xq.data(), a.xs.data(), n, a.gate.data());
     RceLinear(mem, layer.up, a.xq.data(), a.xs.data(), n, a.up.data());
     SwiGluRow(a.gate.data(), a.up.data(), static_cast<int64_t>(rows) * hidden);
@@ -159,11 +165,7 @@ int32_t DecoderStep(const DeviceMemory& mem, DeviceRef model_desc, DeviceRef com
   }
   if (heads.empty()) return kKernelOk;
   const int32_t mh = static_cast<int32_t>(heads.size());
-  ReadFloats(mem, m.final_norm, dim, a.norm.data());
-  for (int32_t j = 0; j < mh; ++j) {
-    RmsNormRow(row(a.x, heads[j], dim), a.norm.data(), dim, m.norm_eps, row(a.xb, j, dim));
-  }
-  QuantizeRows(a.xb.data(), mh, dim, a);
+  NormThenQuantize(mem, m.final_norm, m, mh, heads.data(), a);
   std::vector<float> logits(static_cast<size_t>(mh) * m.vocab);
   Int8Head(mem, m.head, a.xq.data(), a.xs.data(), mh, logits.data());
   const uint64_t row_bytes = static_cast<uint64_t>(m.vocab) * sizeof(float);

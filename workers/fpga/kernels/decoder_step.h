@@ -12,8 +12,8 @@
 //   o; x += o; xb = RMSNorm(x)·ffn_norm; one A8 shared by gate and up; SwiGLU; A8 → down;
 //   x += down;
 //   final: RMSNorm(x)·final_norm of the logits tokens → A8 → int8 head → logits rows.
-// Where results may differ from the CPU: exp only (SwiGLU's and the KV4 softmax's Highway
-// Exp and KV4's lane-order softmax sum; see elementwise.h and lambda_attention.h).
+// The exps (SwiGLU, the KV4 softmax) are quant/portable_exp.h's on both sides, so the logits
+// are the CPU's bit for bit on FMA targets (see lambda_attention.h).
 //
 // Supported subset (the HOST rejects everything else before it loads a model):
 //   Llama-family decoder, W2/W3/W4/W8 uniform or pow2 linears, dense or 2:4, A8 activations;

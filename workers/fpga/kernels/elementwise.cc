@@ -1,7 +1,7 @@
 #include "quant/portable_exp.h"  // PortableSwiGlu (header-only, plain C++)
 #include "workers/fpga/kernels/elementwise.h"
 
-#include <cmath>  // std::sqrt, std::exp, std::pow, std::cos, std::sin
+#include <cmath>  // std::sqrt
 
 #include "workers/fpga/kernels/hls.h"  // ACCLLM_HLS
 
@@ -33,16 +33,6 @@ void RopeApply(float* heads, int32_t n_heads, int32_t head_dim, const float* row
       v[j] = a * c - b * s;
       v[j + half] = a * s + b * c;
     }
-  }
-}
-
-void FillRopeRow(int32_t head_dim, double theta, int64_t pos, float* row) {
-  const int32_t half = head_dim / 2;
-  for (int32_t j = 0; j < half; ++j) {
-    const double inv_freq = std::pow(theta, -2.0 * j / head_dim);
-    const double angle = static_cast<double>(pos) * inv_freq;
-    row[j] = static_cast<float>(std::cos(angle));
-    row[half + j] = static_cast<float>(std::sin(angle));
   }
 }
 

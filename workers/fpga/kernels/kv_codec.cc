@@ -23,29 +23,6 @@ float PositiveHalfScale(float scale) {
 
 }  // namespace
 
-void HadamardRotate(float* x, int64_t n) {
-  int64_t offset = 0;
-  while (offset < n) {
-    int64_t b = 1;
-    while (b * 2 <= n - offset) b *= 2;
-    float* v = x + offset;
-    for (int64_t h = 1; h < b; h *= 2) {
-      for (int64_t i = 0; i < b; i += 2 * h) {
-        for (int64_t j = i; j < i + h; ++j) {
-          ACCLLM_HLS(PIPELINE II = 1)
-          const float a = v[j];
-          const float c = v[j + h];
-          v[j] = a + c;
-          v[j + h] = a - c;
-        }
-      }
-    }
-    const float norm = 1.0f / std::sqrt(static_cast<float>(b));
-    for (int64_t i = 0; i < b; ++i) v[i] *= norm;
-    offset += b;
-  }
-}
-
 void QuantizeKvVector(const float* x, int64_t n, int32_t bits, uint8_t* codes, uint16_t* scale,
                       uint16_t* zero) {
   float lo = n == 0 ? 0.0f : x[0];

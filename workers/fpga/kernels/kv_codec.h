@@ -1,7 +1,5 @@
 // The KV cache's number formats on the card, bit-exact restatements of the CPU's scalar code
 // (plain C++; fp16 conversions are model/half_bits.h's, through fp16.h):
-//   HadamardRotate         = quant/hadamard.h's HadamardTransform (normalized, greedy
-//                            power-of-two blocks, self-inverse);
 //   QuantizeKvVector       = quant/kv_quant.h's QuantizeKv (asymmetric, fractional fp16 zero,
 //                            group_quantizer.cc's UniformParams / QuantizeToCode);
 //   DequantizeKvVector     = DequantizeKv: scale * (code - zero);
@@ -10,6 +8,8 @@
 #define ACCLLM_WORKERS_FPGA_KERNELS_KV_CODEC_H_
 
 #include <cstdint>
+
+#include "quant/hadamard.h"  // HadamardTransformInPlace
 
 namespace accllm::fpga {
 
@@ -23,8 +23,8 @@ inline uint32_t KvCodeAt(const uint8_t* codes, int64_t j, int32_t bits) {
   return (j & 1) ? (b >> 4) : (b & 0x0F);
 }
 
-// x [n] <- H x in place.
-void HadamardRotate(float* x, int64_t n);
+// Keys are rotated with quant/hadamard.h's HadamardTransformInPlace (header-only, plain C++).
+using ::accllm::HadamardTransformInPlace;
 
 // x [n] -> codes [KvCodeBytes(n, bits)] and the fp16 bits of the scale and zero.
 void QuantizeKvVector(const float* x, int64_t n, int32_t bits, uint8_t* codes, uint16_t* scale,

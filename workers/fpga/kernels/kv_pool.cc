@@ -4,7 +4,7 @@
 
 #include "workers/fpga/kernels/fp16.h"      // HalfBitsToFloat
 #include "workers/fpga/kernels/hls.h"       // ACCLLM_HLS
-#include "workers/fpga/kernels/kv_codec.h"  // QuantizeKvVector, HadamardRotate, ...
+#include "workers/fpga/kernels/kv_codec.h"  // QuantizeKvVector, HadamardTransformInPlace, ...
 
 namespace accllm::fpga {
 namespace {
@@ -91,7 +91,7 @@ void StoreKv(const DeviceMemory& mem, const KvPoolView& pool, int32_t page, int3
     for (int32_t kv = 0; kv < 2; ++kv) {
       const float* src = (kv == 0 ? key : value) + static_cast<int64_t>(g) * hd;
       std::memcpy(buf, src, static_cast<size_t>(hd) * sizeof(float));
-      if (kv == 0 && pool.rotate_keys) HadamardRotate(buf, hd);
+      if (kv == 0 && pool.rotate_keys) HadamardTransformInPlace(buf, hd);
       uint16_t scale, zero;
       uint8_t* codes =
           mem.WritePart<uint8_t>(pool.pool, pool.CodesAt(page, layer, kv, g, slot), cb);

@@ -8,7 +8,7 @@
 #include "workers/fpga/kernels/fp16.h"           // HalfBitsToFloat
 #include "workers/fpga/kernels/hls.h"            // ACCLLM_HLS
 #include "workers/fpga/kernels/kernel_status.h"  // kErr*
-#include "workers/fpga/kernels/kv_codec.h"       // HadamardRotate, KvCodeAt
+#include "workers/fpga/kernels/kv_codec.h"       // HadamardTransformInPlace, KvCodeAt
 
 namespace accllm::fpga {
 namespace {
@@ -108,7 +108,7 @@ int32_t LambdaAttend(const DeviceMemory& mem, const KvPoolView& pool, int32_t la
       float* k = sc->float_keys.data() + i * hd;
       float* v = sc->float_values.data() + i * hd;
       LoadKvVector(mem, pool, page, slot, layer, 0, g, quantized, k);
-      if (quantized && pool.rotate_keys) HadamardRotate(k, hd);  // back to the model's frame
+      if (quantized && pool.rotate_keys) HadamardTransformInPlace(k, hd);  // back to the model's frame
       if (i < r.n_sinks) RopeApply(k, 1, hd, sink_rope + i * hd);
       LoadKvVector(mem, pool, page, slot, layer, 1, g, quantized, v);
     }
@@ -133,7 +133,7 @@ int32_t LambdaAttend(const DeviceMemory& mem, const KvPoolView& pool, int32_t la
         w[i] = dot * scale;
       }
       std::memcpy(q_rot, qh, static_cast<size_t>(hd) * sizeof(float));
-      if (pool.rotate_keys) HadamardRotate(q_rot, hd);
+      if (pool.rotate_keys) HadamardTransformInPlace(q_rot, hd);
       if (pool.bits == 4) {
         float qsum = 0.0f;
         for (int32_t d = 0; d < hd; ++d) qsum += q_rot[d];

@@ -2,8 +2,7 @@
 // sequence's page table and reads exactly the positions the rule allows — the sinks p < S
 // and the window t − W < p ≤ t (dense: every p ≤ t) — with the Λ sink keys (stored before
 // RoPE) rotated on the fly to AttentionWindow::SinkRopePosition, then softmax and the value
-// sum. Bit-identical to workers/engine/quantized_kv.cc's QuantizedSequenceKv::Attend except
-// for exp:
+// sum. Bit-identical to workers/engine/quantized_kv.cc's QuantizedSequenceKv::Attend:
 //   positions with float keys (the Λ sinks, then window positions p < sink_tokens):
 //     FloatScores / AddFloatValues (plain dot with the unrotated query; o += w · v);
 //   quantized window positions, KV8: quant/kv_quant.cc's DotQuantizedKey /
@@ -13,9 +12,8 @@
 //     (channels in the codes' split order — even channels then odd —, four fused
 //     multiply-add chains j mod 4 summed (a0 + a1) + (a2 + a3), score = (s · (dot − z · Σq)) ·
 //     1/√hd; values (c − z) · s accumulated by one fused multiply-add chain per channel over
-//     the keys in order, then added to the float part); softmax w_i = e_i · (1 / Σe). The CPU
-//     takes e_i from Highway's Exp and sums the e_i in SIMD lanes (lane count of the target),
-//     this kernel std::exp and a sequential sum: weights may differ by a few ulp.
+//     the keys in order, then added to the float part); softmax: quant/portable_exp.h's
+//     PortableSoftmaxInPlace, which the CPU's SIMD softmax computes bit for bit.
 // The KV4 FMA chains assume the CPU runs an FMA target (AVX2 / AVX-512, Highway's MulAdd) and a
 // head_dim that is a multiple of the SIMD width (16 floats); both hold on the hosts we serve.
 #ifndef ACCLLM_WORKERS_FPGA_KERNELS_LAMBDA_ATTENTION_H_
@@ -24,6 +22,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "model/attention_window.h"              // AttentionWindow
 #include "workers/fpga/kernels/device_memory.h"  // DeviceMemory
 #include "workers/fpga/kernels/kv_pool.h"        // KvPoolView, PageEntry
 
@@ -32,25 +31,9 @@ namespace accllm::fpga {
 // Positions one query may read (sinks + window, or a dense context): the score buffers.
 inline constexpr int64_t kMaxAttendPositions = int64_t{1} << 20;
 
-// model/attention_window.h's AttentionWindow, restated (dense: 1/0).
-struct AttentionRule {
-  int32_t dense = 0;
-  int32_t sinks = 4;      // S
-  int32_t window = 1024;  // W
-
-  int64_t WindowStart(int64_t t) const {
-    if (dense) return 0;
-    const int64_t w = t - window + 1;
-    return w > sinks ? w : sinks;
-  }
-  int64_t SinkCount(int64_t t) const {
-    if (dense) return 0;
-    return sinks < t + 1 ? sinks : t + 1;
-  }
-  int64_t SinkRopePosition(int64_t t, int32_t j) const { return WindowStart(t) - sinks + j; }
-  bool IsSink(int64_t p) const { return !dense && p < sinks; }
-  bool Valid() const { return dense || (window >= 1 && sinks >= 0 && sinks <= window); }
-};
+// The attention rule is model/attention_window.h's (header-only, plain C++): the one rule the
+// page allocator, the engine and the card share.
+using AttentionRule = ::accllm::AttentionWindow;
 
 // One sequence's view: its page table [page_count] (sorted by logical page) and its rule.
 struct SequenceView {

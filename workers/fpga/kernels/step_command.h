@@ -18,7 +18,7 @@
 // rope_first_pos + rope_rows); the same for the sink run. The kernel needs the row of every
 // token position (q and window keys) and, for Λ, of SinkRopePosition(t, j) for j <
 // SinkCount(t) (the sinks' in-cache positions); SequenceRopeRuns gives runs that cover them
-// and FillRopeRow (elementwise.h) each row's values.
+// and model/rope.h's Rope::Row each row's values.
 #ifndef ACCLLM_WORKERS_FPGA_KERNELS_STEP_COMMAND_H_
 #define ACCLLM_WORKERS_FPGA_KERNELS_STEP_COMMAND_H_
 
@@ -59,7 +59,7 @@ struct RopeRun {
 };
 
 struct StepSequence {
-  AttentionRule rule;  // dense (1/0), sinks S, window W
+  AttentionRule rule;  // dense, sinks S, window W
   int32_t page_first = 0, page_count = 0;
   int32_t reserved = 0;
   RopeRun rope;       // token positions

@@ -11,7 +11,7 @@
 #include "quant/int8_rows.h"                        // QuantizeInt8Rows
 #include "quant/quantized_linear.h"                 // PackLinear
 #include "tests/workers/fpga/kernels/fake_banks.h"  // FakeBanks
-#include "workers/fpga/kernels/elementwise.h"       // FillRopeRow
+#include "model/rope.h"                             // Rope
 
 namespace accllm::fpga {
 namespace {
@@ -148,7 +148,7 @@ class TinyCard {
     std::vector<float> row(kHd);
     for (const RopeRun& run : {tok, sink}) {
       for (int32_t r = 0; r < run.rows; ++r) {
-        FillRopeRow(kHd, 10000.0, run.first_pos + r, row.data());
+        Rope(kHd, 10000.0).Row(run.first_pos + r, row.data());
         w.SetRopeRow(run.first_row + r, row.data());
       }
     }

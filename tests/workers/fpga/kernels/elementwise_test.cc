@@ -1,3 +1,4 @@
+#include "model/rope.h"  // Rope
 #include "workers/fpga/kernels/elementwise.h"
 
 #include <gtest/gtest.h>
@@ -37,7 +38,7 @@ TEST(ElementwiseTest, RopeMatchesDoubleAngles) {
   const int32_t hd = 64, heads = 3;
   for (int64_t pos : {int64_t{0}, int64_t{1}, int64_t{17}, int64_t{4095}, int64_t{1000003}}) {
     std::vector<float> row(hd), v(heads * hd);
-    FillRopeRow(hd, 10000.0, pos, row.data());
+    Rope(hd, 10000.0).Row(pos, row.data());
     for (float& x : v) x = nd(rng);
     const std::vector<float> orig = v;
     RopeApply(v.data(), heads, hd, row.data());

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "quant/a8.h"                            // A8Vector
 #include "workers/fpga/kernels/device_memory.h"  // DeviceMemory, DeviceRef, BankCounters
 
 namespace accllm::fpga::testing {
@@ -49,6 +50,20 @@ class FakeBanks {
   static constexpr size_t kGuard = 5;
   std::vector<uint8_t> banks_[kMaxBanks];
 };
+
+// A8 tokens as the kernels take them: values [tokens, cols] back to back, scales [tokens].
+struct A8Batch {
+  std::vector<int8_t> values;
+  std::vector<float> scales;
+};
+inline A8Batch Concatenate(const std::vector<A8Vector>& xs) {
+  A8Batch b;
+  for (const A8Vector& v : xs) {
+    b.values.insert(b.values.end(), v.values.begin(), v.values.end());
+    b.scales.push_back(v.scale);
+  }
+  return b;
+}
 
 }  // namespace accllm::fpga::testing
 

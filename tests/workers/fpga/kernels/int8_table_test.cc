@@ -67,16 +67,11 @@ void CheckHead(const Int8Rows& t, int64_t rows, int64_t cols, const std::vector<
   const int32_t tokens = static_cast<int32_t>(xs.size());
   SCOPED_TRACE("rows " + std::to_string(rows) + " cols " + std::to_string(cols) + " tokens " +
                std::to_string(tokens));
-  std::vector<int8_t> x;
-  std::vector<float> x_scale;
-  for (const A8Vector& v : xs) {
-    x.insert(x.end(), v.values.begin(), v.values.end());
-    x_scale.push_back(v.scale);
-  }
+  const testing::A8Batch x = testing::Concatenate(xs);
   testing::FakeBanks banks;
   const Int8TableDesc d = PlaceTable(banks, t, rows, cols);
   std::vector<float> y(static_cast<size_t>(tokens * rows), -5.0f);
-  Int8Head(banks.memory(), d, x.data(), x_scale.data(), tokens, y.data());
+  Int8Head(banks.memory(), d, x.values.data(), x.scales.data(), tokens, y.data());
   const std::vector<float> want = HeadOracle(t, rows, cols, xs);
   ASSERT_EQ(y.size(), want.size());
   for (size_t i = 0; i < y.size(); ++i) {

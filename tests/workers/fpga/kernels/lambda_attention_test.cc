@@ -14,7 +14,8 @@
 #include "model/dtype.h"                            // FloatToHalf, HalfToFloat
 #include "quant/kv_quant.h"                         // QuantizeKv, DotQuantizedKey, ...
 #include "tests/workers/fpga/kernels/fake_banks.h"  // FakeBanks
-#include "workers/fpga/kernels/elementwise.h"       // FillRopeRow, RopeApply
+#include "model/rope.h"                             // Rope
+#include "workers/fpga/kernels/elementwise.h"       // RopeApply
 #include "workers/fpga/kernels/kernel_status.h"     // kKernelOk
 
 namespace accllm::fpga {
@@ -138,7 +139,7 @@ class LambdaAttentionTest : public ::testing::TestWithParam<Param> {};
 TEST_P(LambdaAttentionTest, MatchesScalarRestatementOverRecycledPages) {
   const auto [bits, dense, P, sink_tokens, rotate] = GetParam();
   const AttentionWindow window = dense ? AttentionWindow::Dense() : AttentionWindow::Lambda(4, 8);
-  const AttentionRule rule{dense ? 1 : 0, window.sinks, window.window};
+  const AttentionRule rule = window;
   const int64_t T = 40;
   const int32_t num_pages = dense ? int32_t((T + P - 1) / P) + 2 : 8;
   Reference ref{{bits, rotate, sink_tokens}, window, {}};
@@ -177,10 +178,10 @@ TEST_P(LambdaAttentionTest, MatchesScalarRestatementOverRecycledPages) {
     for (const auto& [l, p] : table) entries.push_back({l, p, 0});
     const SequenceView seq{entries.data(), int32_t(entries.size()), rule};
     std::vector<float> own_row(kHd);
-    FillRopeRow(kHd, 10000.0, t, own_row.data());
+    Rope(kHd, 10000.0).Row(t, own_row.data());
     std::vector<float> sink_rows(size_t(rule.SinkCount(t)) * kHd);
     for (int64_t j = 0; j < rule.SinkCount(t); ++j) {
-      FillRopeRow(kHd, 10000.0, rule.SinkRopePosition(t, int32_t(j)), &sink_rows[j * kHd]);
+      Rope(kHd, 10000.0).Row(rule.SinkRopePosition(t, int32_t(j)), &sink_rows[j * kHd]);
     }
     for (int32_t layer = 0; layer < kLayers; ++layer) {
       std::vector<float> k(kKvDim), v(kKvDim), q(kHeads * kHd);

@@ -117,16 +117,11 @@ void CheckLinear(const WeightFormat& f, const Shape& s, int32_t tokens, uint64_t
                std::to_string(s.cols) + " tokens " + std::to_string(tokens));
   const QuantizedLinear q = RandomLinear(f, s, seed, fill);
   const std::vector<A8Vector> xs = Activations(s.cols, tokens, seed + 1, fill);
-  std::vector<int8_t> x;
-  std::vector<float> x_scale;
-  for (const A8Vector& v : xs) {
-    x.insert(x.end(), v.values.begin(), v.values.end());
-    x_scale.push_back(v.scale);
-  }
+  const testing::A8Batch x = testing::Concatenate(xs);
   testing::FakeBanks banks;
   const LinearDesc d = PlaceLinear(banks, q);
   std::vector<float> y(static_cast<size_t>(tokens * s.rows), -99.0f);
-  RceLinear(banks.memory(), d, x.data(), x_scale.data(), tokens, y.data());
+  RceLinear(banks.memory(), d, x.values.data(), x.scales.data(), tokens, y.data());
 
   std::vector<float> want(static_cast<size_t>(s.rows));
   for (int32_t t = 0; t < tokens; ++t) {

@@ -1,4 +1,4 @@
-#include "workers/engine/rope.h"
+#include "model/rope.h"
 
 #include <cmath>
 
