@@ -10,7 +10,7 @@ CMAKE_FLAGS ?=
 SERVE_PORT ?= 50051
 METRICS_PORT ?= 9464
 
-APT_PACKAGES := cmake ninja-build g++ pkg-config prometheus \
+APT_PACKAGES := cmake ninja-build g++ pkg-config prometheus openssl \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev \
   libspdlog-dev prometheus-cpp-dev libxrt-dev libgtest-dev libgmock-dev libbenchmark-dev \
   libhwy-dev libsentencepiece-dev nlohmann-json3-dev

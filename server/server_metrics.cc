@@ -75,7 +75,28 @@ ServerMetrics::ServerMetrics(prometheus::Registry& registry)
                         .Name("accllm_kv_pages_total")
                         .Help("KV pages of each live (worker, model) pool; the series goes "
                               "away with the pool")
-                        .Register(registry)) {}
+                        .Register(registry)),
+      admission_streams_(&prometheus::BuildGauge()
+                              .Name("accllm_admission_streams")
+                              .Help("Generate streams holding a slot (state=running) or queued "
+                                    "for one (state=waiting) under --max-streams")
+                              .Register(registry)),
+      admission_rejected_(&prometheus::BuildCounter()
+                               .Name("accllm_admission_rejected_total")
+                               .Help("Generate streams refused at admission: busy (running and "
+                                     "waiting streams full) or draining")
+                               .Register(registry)) {
+  SetAdmission(0, 0);
+  for (const char* reason : {"busy", "draining"}) admission_rejected_->Add({{"reason", reason}});
+}
+
+void ServerMetrics::SetAdmission(int64_t running, int64_t waiting) {
+  admission_streams_->Add({{"state", "running"}}).Set(static_cast<double>(running));
+  admission_streams_->Add({{"state", "waiting"}}).Set(static_cast<double>(waiting));
+}
+void ServerMetrics::CountAdmissionRejected(const std::string& reason) {
+  admission_rejected_->Add({{"reason", reason}}).Increment();
+}
 
 void ServerMetrics::CountRequest(const std::string& model, const std::string& status) {
   requests_->Add({{"model", model}, {"status", status}}).Increment();

@@ -48,6 +48,11 @@ class ServerMetrics {
                int64_t pages);
   void RemovePool(const std::string& worker, const std::string& model, int64_t version);
 
+  // Admission (--max-streams, --max-waiting): streams holding a slot or
+  // queued for one, and streams refused ("busy", "draining").
+  void SetAdmission(int64_t running, int64_t waiting);
+  void CountAdmissionRejected(const std::string& reason);
+
  private:
   prometheus::Family<prometheus::Counter>* requests_;
   prometheus::Family<prometheus::Gauge>* running_;
@@ -63,6 +68,8 @@ class ServerMetrics {
   prometheus::Family<prometheus::Gauge>* worker_up_;
   prometheus::Family<prometheus::Gauge>* pages_used_;
   prometheus::Family<prometheus::Counter>* pages_total_;
+  prometheus::Family<prometheus::Gauge>* admission_streams_;
+  prometheus::Family<prometheus::Counter>* admission_rejected_;
 
   std::mutex mu_;  // guards pools_ (Family::Add/Remove are thread-safe themselves)
   std::map<std::tuple<std::string, std::string, int64_t>, prometheus::Counter*> pools_;

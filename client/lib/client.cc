@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"         // absl::StrCat
 #include "client/lib/grpc_status.h"       // FromGrpcStatus
+#include "common/tls.h"                   // TlsChannelCredentials
 #include "grpcpp/create_channel.h"        // grpc::CreateChannel
 #include "grpcpp/security/credentials.h"  // grpc::InsecureChannelCredentials
 
@@ -65,8 +66,19 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& addre
   if (options.connect_timeout.count() <= 0) {
     return absl::InvalidArgumentError("the connect timeout must be positive");
   }
-  std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  grpc::ChannelArguments args;
+  if (!options.tls_ca.empty()) {
+    TlsFiles files;
+    files.ca = options.tls_ca;
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> tls = TlsChannelCredentials(files);
+    if (!tls.ok()) return tls.status();
+    credentials = *std::move(tls);
+    if (!options.tls_server_name.empty()) {
+      args.SetSslTargetNameOverride(options.tls_server_name);
+    }
+  }
+  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(address, credentials, args);
   // Waiting here (rather than failing the first call) lets a client start
   // alongside a server that is still coming up.
   const auto deadline = std::chrono::system_clock::now() + options.connect_timeout;
@@ -89,12 +101,18 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& addre
 std::unique_ptr<grpc::ClientContext> Client::UnaryContext(std::chrono::milliseconds timeout) const {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(std::chrono::system_clock::now() + timeout);
+  Prepare(*context);
   return context;
+}
+
+void Client::Prepare(grpc::ClientContext& context) const {
+  if (!options_.token.empty()) context.AddMetadata("authorization", "Bearer " + options_.token);
 }
 
 absl::StatusOr<GenerateResult> Client::Generate(const v1::GenerateRequest& request,
                                                 const MessageCallback& on_message) {
   grpc::ClientContext context;
+  Prepare(context);
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (cancelled_) return absl::CancelledError("cancelled");
