@@ -2,6 +2,8 @@
 // quantized model) and the writer's round trip of what was accepted.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string_view>
 
 #include "model/config.h"               // ParseModelConfig, ModelConfigToJson
@@ -10,7 +12,14 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   auto config = accllm::ParseModelConfig(text, "config.json");
-  if (!config.ok()) return 0;
+  if (!config.ok()) {
+    if (std::getenv("ACCLLM_FUZZ_VERBOSE") != nullptr) {
+      std::fprintf(stderr, "%s\n", config.status().ToString().c_str());
+    }
+    return 0;
+  }
+  // What the CLI and synth derive from every accepted config must not overflow.
+  (void)config->LinearParameterCount();
   if (!config->quantization_config_json.empty()) {
     (void)accllm::ParseQuantizationConfig(config->quantization_config_json, "config.json");
   }
