@@ -1,5 +1,7 @@
 #include "common/step_codec.h"
 
+#include <cstdint>
+#include <limits>
 #include <string>
 
 #include "absl/strings/str_cat.h"  // absl::StrCat
@@ -90,6 +92,12 @@ absl::StatusOr<scheduler::SequenceChunk> DecodeChunk(const v1::SequenceChunk& p,
   if (p.first_position() < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("first_position ", p.first_position(), " is negative"));
+  }
+  // The sampled position (first_position + tokens) must be an int64 too.
+  if (p.first_position() > std::numeric_limits<int64_t>::max() - p.tokens_size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("first_position ", p.first_position(), " + ", p.tokens_size(),
+                     " tokens overflows the position range"));
   }
   c.first_position = p.first_position();
   int64_t previous = -1;
