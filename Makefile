@@ -106,8 +106,9 @@ fpga-xclbin:
 # deploy/Dockerfile built with Debian's podman from a debootstrap'ed bookworm base, then
 # server + 2 workers + Prometheus with podman-compose: generate through it, check scrape
 # targets. Not part of `make test` (it compiles the project inside the image: ~25 min).
-image-test: build
-	tests/deploy/image_test.sh
+image-test: configure
+	cmake --build $(BUILD) -j $(JOBS) --target accllm
+	BIN=$(abspath $(BUILD))/bin tests/deploy/image_test.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(ARM_BUILD)
