@@ -17,7 +17,8 @@ METRICS_PORT ?= 9464
 APT_PACKAGES := cmake ninja-build g++ pkg-config prometheus openssl \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev \
   libspdlog-dev prometheus-cpp-dev libxrt-dev libgtest-dev libgmock-dev libbenchmark-dev \
-  libhwy-dev libsentencepiece-dev nlohmann-json3-dev
+  libhwy-dev libsentencepiece-dev nlohmann-json3-dev \
+  python3-yaml iproute2
 
 # The CPU kernels cross-built for 64-bit Arm and tested under qemu (test-aarch64).
 ARM_APT_PACKAGES := g++-aarch64-linux-gnu qemu-user libabsl-dev:arm64 libhwy-dev:arm64 \
@@ -29,7 +30,7 @@ FUZZ_APT_PACKAGES := clang libclang-rt-14-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps deps-aarch64 deps-fuzz configure build test test-unit test-asan test-aarch64 \
-  fuzz-build fuzz test-fuzz serve demo-model fpga-xclbin clean
+  fuzz-build fuzz test-fuzz serve demo-model fpga-xclbin image-test clean
 
 all: build
 
@@ -132,6 +133,13 @@ serve: demo-model
 # which is missing and fails). PLATFORM=name|path.xpfm, TARGET=hw|hw_emu; output build-fpga/.
 fpga-xclbin:
 	PLATFORM="$(PLATFORM)" TARGET="$(TARGET)" workers/fpga/hls/build_xclbin.sh
+
+# deploy/Dockerfile built with Debian's podman from a debootstrap'ed bookworm base, then
+# server + 2 workers + Prometheus with podman-compose: generate through it, check scrape
+# targets. Not part of `make test` (it compiles the project inside the image: ~25 min).
+image-test: configure
+	cmake --build $(BUILD) -j $(JOBS) --target accllm
+	BIN=$(abspath $(BUILD))/bin tests/deploy/image_test.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(ARM_BUILD) $(FUZZ_BUILD)

@@ -41,6 +41,16 @@ const std::vector<Command>& AllCommands() {
        "ID; running ones finish there. --json prints the API's message as JSON.",
        {"server", "connect_timeout", "tls_ca", "tls_server_name", "token_file", "json"},
        &RunWorkers},
+      {"health", "ask accllm-server (or a worker) for its gRPC health status",
+       "accllm health [--server ADDR] [--service NAME] [--connect-timeout SECONDS]\n"
+       "              [--tls-ca FILE] [--tls-server-name NAME]\n\n"
+       "Calls grpc.health.v1.Health/Check and prints the status (SERVING, NOT_SERVING,\n"
+       "SERVICE_UNKNOWN, UNKNOWN). Exits 0 only when SERVING, so it serves as a container\n"
+       "healthcheck. --service empty asks about the whole process; accllm.v1.Inference is\n"
+       "SERVING only while a model is READY. --connect-timeout bounds the whole call.\n"
+       "Health needs no token; a TLS port needs --tls-ca.",
+       {"server", "connect_timeout", "tls_ca", "tls_server_name", "service"},
+       &RunHealth},
       {"bench-serve", "closed-loop load against accllm-server: TTFT, ITL, throughput",
        "accllm bench-serve [--server ADDR] [--concurrency C] [--requests N] [--prompt-tokens P]\n"
        "                   [--gen-tokens G] [--model NAME] [--seed S] [--json]\n"

@@ -59,13 +59,8 @@ Client::Client(std::string address, std::shared_ptr<grpc::Channel> channel, Clie
       models_(v1::Models::NewStub(channel_)),
       cluster_(v1::Cluster::NewStub(channel_)) {}
 
-absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& address,
-                                                        const ClientOptions& options) {
-  // The server cannot diagnose a missing address: it never hears from us.
-  if (address.empty()) return absl::InvalidArgumentError("no server address given (--server)");
-  if (options.connect_timeout.count() <= 0) {
-    return absl::InvalidArgumentError("the connect timeout must be positive");
-  }
+absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const std::string& address,
+                                                           const ClientOptions& options) {
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   grpc::ChannelArguments args;
   if (!options.tls_ca.empty()) {
@@ -78,7 +73,19 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& addre
       args.SetSslTargetNameOverride(options.tls_server_name);
     }
   }
-  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(address, credentials, args);
+  return grpc::CreateCustomChannel(address, credentials, args);
+}
+
+absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& address,
+                                                        const ClientOptions& options) {
+  // The server cannot diagnose a missing address: it never hears from us.
+  if (address.empty()) return absl::InvalidArgumentError("no server address given (--server)");
+  if (options.connect_timeout.count() <= 0) {
+    return absl::InvalidArgumentError("the connect timeout must be positive");
+  }
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> opened = OpenChannel(address, options);
+  if (!opened.ok()) return opened.status();
+  std::shared_ptr<grpc::Channel> channel = *std::move(opened);
   // Waiting here (rather than failing the first call) lets a client start
   // alongside a server that is still coming up.
   const auto deadline = std::chrono::system_clock::now() + options.connect_timeout;

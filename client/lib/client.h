@@ -46,6 +46,11 @@ struct GenerateResult {
   int64_t tokens = 0;       // token ids received over the whole stream
 };
 
+// A channel to `address` with the options' credentials (TLS when tls_ca is
+// set), not yet connected; for calls the Client does not make (e.g. health).
+absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const std::string& address,
+                                                           const ClientOptions& options);
+
 class Client {
  public:
   // Called for every streamed message, in order. Return false to cancel the call.
