@@ -142,6 +142,11 @@ TEST_F(SecurityTest, TlsPortEnforcesRoleTokens) {
   CommandResult cli = RunAccllm("models" + common + " --token-file " + token_file);
   EXPECT_EQ(cli.exit_code, 0) << cli.err;
   EXPECT_NE(cli.out.find("tiny"), std::string::npos) << cli.out;
+  cli = RunAccllm("health" + common + " --service accllm.v1.Inference");  // open: no token
+  EXPECT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_NE(cli.out.find("SERVING"), std::string::npos) << cli.out;
+  cli = RunAccllm("health --server " + server->grpc_address() + " --connect-timeout 2");
+  EXPECT_NE(cli.exit_code, 0) << "a plaintext probe reached a TLS port";
   cli = RunAccllm("models" + common);
   EXPECT_NE(cli.exit_code, 0);
   EXPECT_NE(cli.err.find("token"), std::string::npos) << cli.err;
