@@ -31,6 +31,7 @@ absl::Status RunGenerate(const std::vector<std::string>& args);
 absl::Status RunModels(const std::vector<std::string>& args);
 absl::Status RunWorkers(const std::vector<std::string>& args);
 absl::Status RunBenchServe(const std::vector<std::string>& args);
+absl::Status RunSoak(const std::vector<std::string>& args);
 absl::Status RunConvert(const std::vector<std::string>& args);
 absl::Status RunRun(const std::vector<std::string>& args);
 absl::Status RunSynth(const std::vector<std::string>& args);
