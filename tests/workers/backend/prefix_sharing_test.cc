@@ -5,18 +5,15 @@
 // writes; the tokens must equal those of the same request run alone.
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <map>
 #include <memory>
 #include <vector>
 
 #include "common/model_limits.h"                         // LimitsFor
 #include "model/llama2c_checkpoint.h"                    // ImportLlama2c
 #include "model/model_dir.h"                             // OpenModelDir
-#include "scheduler/clock.h"                             // FakeClock
-#include "scheduler/sync_driver.h"                       // SyncDriver
 #include "tests/support/llama2c_fixture.h"               // WriteRandomLlama2c
 #include "tests/support/test_env.h"                      // TempDir
+#include "tests/workers/backend/staged_serving.h"         // ServeStaged
 #include "tests/workers/engine/quantized_dir_fixture.h"  // WriteQuantizedDir
 #include "workers/backend/backend_worker.h"              // BackendWorker
 #include "workers/engine/cpu_backend.h"                  // CpuBackend
@@ -30,39 +27,8 @@ using scheduler::RequestParams;
 constexpr int32_t kPageSize = 8;
 constexpr int32_t kPages = 64;
 
-// The CPU backend's model with its page copies counted; `drop_copies` turns copy-on-write
-// off (the copy is skipped), to show that the comparison below notices a missing copy.
-class CountingModel : public BackendModel {
- public:
-  CountingModel(std::unique_ptr<BackendModel> inner, bool drop_copies)
-      : inner_(std::move(inner)), drop_copies_(drop_copies) {}
-  const ModelConfig& config() const override { return inner_->config(); }
-  KvFormat kv_format() const override { return inner_->kv_format(); }
-  int32_t num_pages() const override { return inner_->num_pages(); }
-  int32_t page_size() const override { return inner_->page_size(); }
-  absl::Status CopyPage(int32_t from, int32_t to) override {
-    ++copies;
-    return drop_copies_ ? absl::OkStatus() : inner_->CopyPage(from, to);
-  }
-  absl::Status Forward(std::span<const scheduler::SequenceChunk> chunks,
-                       std::vector<std::vector<float>>& logits) override {
-    return inner_->Forward(chunks, logits);
-  }
-  int64_t WeightBytesPerStep() const override { return inner_->WeightBytesPerStep(); }
-  double LinearBitsPerWeight() const override { return inner_->LinearBitsPerWeight(); }
-
-  std::atomic<int> copies = 0;
-
- private:
-  std::unique_ptr<BackendModel> inner_;
-  bool drop_copies_;
-};
-
-struct Served {
-  std::vector<std::vector<int32_t>> tokens;  // per request, in submission order
-  int page_copies = 0;                       // CopyPage calls the backend saw
-  int64_t shared_prefix_tokens = 0;          // tokens the scheduler adopted
-};
+using testing::Served;
+using testing::ServeStaged;
 
 class PrefixSharingTest : public ::testing::TestWithParam<int> {  // the KV bits: 16 or 4
  protected:
@@ -103,45 +69,9 @@ class PrefixSharingTest : public ::testing::TestWithParam<int> {  // the KV bits
 
   // `first` runs its prefill alone; then `later` arrive together and share its K/V.
   Served Serve(const std::vector<RequestParams>& first, const std::vector<RequestParams>& later,
-            bool drop_copies = false) {
-    scheduler::FakeClock clock;
-    scheduler::SchedulerOptions options;
-    options.token_budget = 256;
-    scheduler::Scheduler sched(LimitsFor(model_->config()), options, &clock);
-    scheduler::WorkerOptions wo;
-    wo.name = "w";
-    wo.num_pages = kPages;
-    wo.page_size = kPageSize;
-    absl::StatusOr<scheduler::WorkerId> id = sched.AddWorker(wo);
-    EXPECT_TRUE(id.ok());
-    auto counting = std::make_shared<CountingModel>(CpuBackend::Wrap(model_, kPages, kPageSize),
-                                                    drop_copies);
-    BackendWorker worker(counting);
-    scheduler::SyncDriver driver(sched);
-    driver.Attach(*id, &worker);
-    Served run;
-    std::map<scheduler::RequestId, size_t> index;
-    auto submit = [&](const RequestParams& r) {
-      const size_t i = run.tokens.size();
-      run.tokens.emplace_back();
-      absl::StatusOr<scheduler::RequestId> rid = sched.Submit(
-          r, {.on_token = [&run, &index](scheduler::RequestId id,
-                                         int32_t t) { run.tokens[index.at(id)].push_back(t); },
-              .on_finished = nullptr});
-      EXPECT_TRUE(rid.ok()) << rid.status();
-      index[*rid] = i;
-    };
-    for (const RequestParams& r : first) submit(r);
-    if (!later.empty()) {
-      absl::StatusOr<int64_t> fed = driver.RunRound();  // the first prompts' K/V now exist
-      EXPECT_TRUE(fed.ok()) << fed.status();
-      for (const RequestParams& r : later) submit(r);
-    }
-    absl::Status s = driver.RunUntilIdle();
-    EXPECT_TRUE(s.ok()) << s;
-    run.page_copies = counting->copies.load();
-    run.shared_prefix_tokens = sched.Counters().shared_prefix_tokens_total;
-    return run;
+               bool drop_copies = false) {
+    return ServeStaged(CpuBackend::Wrap(model_, kPages, kPageSize), LimitsFor(model_->config()),
+                       first, later, drop_copies);
   }
 
   testing::TempDir tmp_;
