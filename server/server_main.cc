@@ -79,18 +79,19 @@ std::vector<std::string> SplitList(const std::string& text) {
   return out;
 }
 
-// HOST:PORT (port 0 only where `any_port`), or unix:PATH.
-bool IsListenAddress(const std::string& address, bool any_port) {
+// HOST:PORT, or unix:PATH. `bind`: an address to listen on (port 0: any; no host: every
+// interface); otherwise one to dial (a host and a port in [1, 65535]).
+bool IsListenAddress(const std::string& address, bool bind) {
   if (address.rfind("unix:", 0) == 0) return address.size() > 5;
   const size_t colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0) return false;
+  if (colon == std::string::npos || (colon == 0 && !bind)) return false;
   const std::string port = address.substr(colon + 1);
   if (port.empty() || port.size() > 5 ||
       port.find_first_not_of("0123456789") != std::string::npos) {
     return false;
   }
   const int n = std::stoi(port);
-  return n <= 65535 && (n >= 1 || any_port);
+  return n <= 65535 && (n >= 1 || bind);
 }
 
 // Flags the process cannot run with: the message names the flag and what it accepts.
