@@ -4,25 +4,33 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 ARM_BUILD  ?= build-aarch64
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 300
+FUZZ_TEST_SECONDS ?= 30
+FUZZ_JOBS ?= 2
 JOBS       ?= $(shell nproc)
 MODEL_DIR  ?= models/default
 CMAKE_FLAGS ?=
 SERVE_PORT ?= 50051
 METRICS_PORT ?= 9464
 
-APT_PACKAGES := cmake ninja-build g++ pkg-config prometheus \
+APT_PACKAGES := cmake ninja-build g++ pkg-config prometheus openssl \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev \
   libspdlog-dev prometheus-cpp-dev libxrt-dev libgtest-dev libgmock-dev libbenchmark-dev \
-  libhwy-dev libsentencepiece-dev nlohmann-json3-dev
+  libhwy-dev libsentencepiece-dev nlohmann-json3-dev \
+  python3-yaml iproute2
 
 # The CPU kernels cross-built for 64-bit Arm and tested under qemu (test-aarch64).
 ARM_APT_PACKAGES := g++-aarch64-linux-gnu qemu-user libabsl-dev:arm64 libhwy-dev:arm64 \
   libgtest-dev:arm64 libgmock-dev:arm64 libspdlog-dev:arm64
 
+# The fuzz targets (test-fuzz, fuzz): clang 14 with libFuzzer and the sanitizer runtimes.
+FUZZ_APT_PACKAGES := clang libclang-rt-14-dev
+
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps deps-aarch64 configure build test test-unit test-asan test-aarch64 serve \
-  demo-model fpga-xclbin clean
+.PHONY: all deps deps-aarch64 deps-fuzz configure build test test-unit test-asan test-aarch64 \
+  fuzz-build fuzz test-fuzz serve demo-model fpga-xclbin image-test clean
 
 all: build
 
@@ -49,6 +57,7 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 	$(MAKE) test-asan
 	$(MAKE) test-aarch64
+	$(MAKE) test-fuzz
 
 test-unit: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
@@ -83,6 +92,29 @@ test-aarch64: deps-aarch64
 	    || exit 1; \
 	done
 
+deps-fuzz: deps
+	@missing=$$(for p in $(FUZZ_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "all fuzzing dependencies are installed"; fi
+
+# libFuzzer targets of tests/fuzz/ under ASan+UBSan: only the parsers' libraries are built.
+fuzz-build: deps-fuzz
+	cmake -G Ninja -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DACCLLM_FUZZ=ON \
+	  -DCMAKE_CXX_COMPILER=clang++ $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+
+# Each target FUZZ_SECONDS (default 300), FUZZ_JOBS at a time; any crash, leak, timeout
+# (-timeout=10) or allocation over 2 GB fails. Inputs found: $(FUZZ_BUILD)/fuzz-corpus/.
+fuzz: fuzz-build
+	tests/fuzz/run_fuzzers.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_JOBS)
+
+# What `make test` runs: every target for FUZZ_TEST_SECONDS (30 s).
+test-fuzz: fuzz-build
+	tests/fuzz/run_fuzzers.sh $(FUZZ_BUILD) $(FUZZ_TEST_SECONDS) $(FUZZ_JOBS)
+
 # The default model is one the project makes by itself (random weights, tiny shape).
 $(MODEL_DIR)/config.json: | build
 	$(BUILD)/bin/accllm synth --shape tiny --out $(MODEL_DIR)
@@ -102,5 +134,12 @@ serve: demo-model
 fpga-xclbin:
 	PLATFORM="$(PLATFORM)" TARGET="$(TARGET)" workers/fpga/hls/build_xclbin.sh
 
+# deploy/Dockerfile built with Debian's podman from a debootstrap'ed bookworm base, then
+# server + 2 workers + Prometheus with podman-compose: generate through it, check scrape
+# targets. Not part of `make test` (it compiles the project inside the image: ~25 min).
+image-test: configure
+	cmake --build $(BUILD) -j $(JOBS) --target accllm
+	BIN=$(abspath $(BUILD))/bin tests/deploy/image_test.sh
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(ARM_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(ARM_BUILD) $(FUZZ_BUILD)

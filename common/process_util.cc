@@ -82,6 +82,7 @@ std::vector<char*> NormalizedArgv(int argc, char** argv, std::vector<std::string
 }
 
 std::string WithPort(const std::string& host_port, int port) {
+  if (host_port.rfind("unix:", 0) == 0) return host_port;  // a socket has no port
   const size_t colon = host_port.rfind(':');
   return absl::StrCat(host_port.substr(0, colon), ":", port);
 }

@@ -31,7 +31,8 @@ std::string NormalizeFlagDashes(std::string arg);
 // The same over argv, for absl::ParseCommandLine.
 std::vector<char*> NormalizedArgv(int argc, char** argv, std::vector<std::string>* storage);
 
-// "HOST:PORT" with the port a server actually bound (gRPC reports it separately).
+// "HOST:PORT" with the port a server actually bound (gRPC reports it separately);
+// "unix:PATH" unchanged.
 std::string WithPort(const std::string& host_port, int port);
 
 }  // namespace accllm

@@ -1,5 +1,6 @@
 #include "common/step_codec.h"
 
+#include <cstdint>
 #include <limits>
 #include <string>
 
@@ -92,10 +93,11 @@ absl::StatusOr<scheduler::SequenceChunk> DecodeChunk(const v1::SequenceChunk& p,
     return absl::InvalidArgumentError(
         absl::StrCat("first_position ", p.first_position(), " is negative"));
   }
-  // Positions first_position .. first_position + tokens (the sampled one) must be int64.
+  // The sampled position (first_position + tokens) must be an int64 too.
   if (p.first_position() > std::numeric_limits<int64_t>::max() - p.tokens_size()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "first_position ", p.first_position(), " leaves no room for ", p.tokens_size(), " tokens"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("first_position ", p.first_position(), " + ", p.tokens_size(),
+                     " tokens overflows the position range"));
   }
   c.first_position = p.first_position();
   int64_t previous = -1;

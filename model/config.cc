@@ -25,6 +25,16 @@ absl::Status ValidateConfig(const ModelConfig& c) {
   if (c.n_layers <= 0) {
     return bad(absl::StrCat("num_hidden_layers must be positive, got ", c.n_layers));
   }
+  auto too_large = [&](const char* field, int32_t value, int32_t limit) {
+    return bad(absl::StrCat(field, " ", value, " exceeds the limit of ", limit));
+  };
+  if (c.dim > kMaxHiddenSize) return too_large("hidden_size", c.dim, kMaxHiddenSize);
+  if (c.hidden_dim > kMaxIntermediateSize) {
+    return too_large("intermediate_size", c.hidden_dim, kMaxIntermediateSize);
+  }
+  if (c.n_layers > kMaxHiddenLayers) {
+    return too_large("num_hidden_layers", c.n_layers, kMaxHiddenLayers);
+  }
   if (c.n_heads <= 0) {
     return bad(absl::StrCat("num_attention_heads must be positive, got ", c.n_heads));
   }
@@ -41,6 +51,7 @@ absl::Status ValidateConfig(const ModelConfig& c) {
     return bad(absl::StrCat("head dimension ", c.head_dim(), " must be even for RoPE"));
   }
   if (c.vocab_size <= 0) return bad(absl::StrCat("vocab_size must be positive, got ", c.vocab_size));
+  if (c.vocab_size > kMaxVocabSize) return too_large("vocab_size", c.vocab_size, kMaxVocabSize);
   if (c.max_seq_len <= 0) {
     return bad(absl::StrCat("max_position_embeddings must be positive, got ", c.max_seq_len));
   }

@@ -37,6 +37,14 @@ struct ModelConfig {
   int64_t LinearParameterCount() const;
 };
 
+// Upper bounds far above any released model (Llama 3.1 405B: hidden 16384, intermediate 53248,
+// 126 layers, vocabulary 128256) that keep every size derived from a config, such as
+// LinearParameterCount, inside int64: config.json is untrusted input.
+inline constexpr int32_t kMaxHiddenSize = 1 << 20;
+inline constexpr int32_t kMaxIntermediateSize = 1 << 22;
+inline constexpr int32_t kMaxHiddenLayers = 1 << 16;
+inline constexpr int32_t kMaxVocabSize = 1 << 24;
+
 // Every field consistent (dim divisible by heads, heads by kv heads, even head_dim,
 // positive sizes, eos ids inside the vocabulary, ...). Messages name the field.
 absl::Status ValidateConfig(const ModelConfig& config);

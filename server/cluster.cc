@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"         // absl::StrCat
 #include "grpcpp/create_channel.h"        // grpc::CreateChannel
 #include "grpcpp/security/credentials.h"  // grpc::InsecureChannelCredentials
+#include "common/tls.h"                  // IsUnixAddress
 #include "server/server_metrics.h"        // ServerMetrics
 #include "spdlog/spdlog.h"                // spdlog::info
 
@@ -27,12 +28,17 @@ struct Cluster::Record {
 };
 
 namespace {
-std::shared_ptr<v1::Worker::Stub> StubFor(const std::string& address) {
+std::shared_ptr<v1::Worker::Stub> StubFor(
+    const std::string& address, const std::shared_ptr<grpc::ChannelCredentials>& tls) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(256 << 20);
   args.SetMaxSendMessageSize(256 << 20);
   return v1::Worker::NewStub(
-      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+      grpc::CreateCustomChannel(address,
+                                tls != nullptr && !IsUnixAddress(address)
+                                    ? tls
+                                    : grpc::InsecureChannelCredentials(),
+                                args));
 }
 }  // namespace
 
@@ -64,7 +70,7 @@ WorkerHandle Cluster::Upsert(const std::string& address, const std::string& devi
                .metrics_address = metrics_address,
                .default_pages = pages,
                .page_tokens = page_tokens,
-               .stub = StubFor(address)};
+               .stub = StubFor(address, options_.worker_credentials)};
   r->is_static = is_static;
   r->last_heartbeat = r->rate_since = Clock::now();
   slot = std::move(r);
@@ -253,7 +259,7 @@ void Cluster::ProbeStatic(const std::string& address) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = workers_.find(address);
     known = it != workers_.end() && it->second->state != v1::WORKER_STATE_DOWN;
-    stub = known ? it->second->handle.stub : StubFor(address);
+    stub = known ? it->second->handle.stub : StubFor(address, options_.worker_credentials);
   }
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));

@@ -23,6 +23,10 @@
 #include "accllm/v1/worker.grpc.pb.h"     // v1::Worker::Stub
 #include "common/serial_executor.h"  // SerialExecutor
 
+namespace grpc {
+class ChannelCredentials;
+}  // namespace grpc
+
 namespace accllm {
 
 class ServerMetrics;
@@ -43,6 +47,10 @@ struct ClusterOptions {
   double heartbeat_interval_seconds = 1.0;
   double lease_seconds = 5.0;
   std::vector<std::string> static_workers;  // addresses probed with Worker.Info
+  // How the server dials workers over TCP (mutual TLS with --cluster-tls-ca);
+  // null: plaintext. Unix-socket workers (the local one) are always plaintext:
+  // the socket's directory permissions guard them.
+  std::shared_ptr<grpc::ChannelCredentials> worker_credentials;
 };
 
 class Cluster {

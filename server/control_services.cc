@@ -2,7 +2,8 @@
 
 #include <thread>
 
-#include "proto/grpc_status.h"  // ToGrpcStatus
+#include "absl/strings/str_cat.h"  // absl::StrCat
+#include "proto/grpc_status.h"      // ToGrpcStatus
 
 namespace accllm {
 
@@ -80,9 +81,18 @@ grpc::ServerUnaryReactor* ModelsService::Statistics(grpc::CallbackServerContext*
   return Done(context, stats.status());
 }
 
+namespace {
+absl::Status NotServedHere(const char* method) {
+  return absl::UnimplementedError(absl::StrCat(
+      "Cluster.", method, " is not served on this port (workers register on --cluster-listen; "
+      "operators list and drain workers on the public port)"));
+}
+}  // namespace
+
 grpc::ServerUnaryReactor* ClusterService::RegisterWorker(grpc::CallbackServerContext* context,
                                                          const v1::RegisterWorkerRequest* request,
                                                          v1::RegisterWorkerResponse* response) {
+  if (!scope_.registration) return Done(context, NotServedHere("RegisterWorker"));
   absl::StatusOr<v1::RegisterWorkerResponse> registered = cluster_.Register(*request);
   if (registered.ok()) *response = *std::move(registered);
   return Done(context, registered.status());
@@ -91,6 +101,7 @@ grpc::ServerUnaryReactor* ClusterService::RegisterWorker(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* ClusterService::Heartbeat(grpc::CallbackServerContext* context,
                                                     const v1::HeartbeatRequest* request,
                                                     v1::HeartbeatResponse* response) {
+  if (!scope_.registration) return Done(context, NotServedHere("Heartbeat"));
   if (request->worker_id().empty()) {
     return Done(context, absl::InvalidArgumentError("worker_id is empty"));
   }
@@ -101,6 +112,7 @@ grpc::ServerUnaryReactor* ClusterService::Heartbeat(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* ClusterService::ListWorkers(grpc::CallbackServerContext* context,
                                                       const v1::ListWorkersRequest*,
                                                       v1::ListWorkersResponse* response) {
+  if (!scope_.operations) return Done(context, NotServedHere("ListWorkers"));
   for (v1::WorkerStatus& s : cluster_.List()) *response->add_workers() = std::move(s);
   return Done(context, absl::OkStatus());
 }
@@ -108,6 +120,7 @@ grpc::ServerUnaryReactor* ClusterService::ListWorkers(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* ClusterService::DrainWorker(grpc::CallbackServerContext* context,
                                                       const v1::DrainWorkerRequest* request,
                                                       v1::WorkerStatus* response) {
+  if (!scope_.operations) return Done(context, NotServedHere("DrainWorker"));
   if (request->worker_id().empty()) {
     return Done(context, absl::InvalidArgumentError("worker_id is empty"));
   }

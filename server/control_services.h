@@ -35,9 +35,18 @@ class ModelsService final : public v1::Models::CallbackService {
   ModelManager& models_;
 };
 
+// Which of Cluster's methods a port serves: worker registration and heartbeats
+// (the workers' side) and listing and draining (the operators' side). With
+// --cluster-listen the two sides live on different ports.
+struct ClusterScope {
+  bool registration = true;
+  bool operations = true;
+};
+
 class ClusterService final : public v1::Cluster::CallbackService {
  public:
-  explicit ClusterService(Cluster& cluster) : cluster_(cluster) {}
+  explicit ClusterService(Cluster& cluster, ClusterScope scope = {})
+      : cluster_(cluster), scope_(scope) {}
 
   grpc::ServerUnaryReactor* RegisterWorker(grpc::CallbackServerContext* context,
                                            const v1::RegisterWorkerRequest* request,
@@ -54,6 +63,7 @@ class ClusterService final : public v1::Cluster::CallbackService {
 
  private:
   Cluster& cluster_;
+  const ClusterScope scope_;
 };
 
 }  // namespace accllm

@@ -51,6 +51,7 @@ struct CallState {
   v1::GenerateResponse message;  // the one being written
   Admission* admission = nullptr;
   uint64_t ticket = 0;
+  bool waiting_for_slot = false;  // admitted to the queue, not yet submitted
 };
 
 class GenerateCall final : public grpc::ServerWriteReactor<v1::GenerateResponse> {
@@ -189,22 +190,42 @@ class GenerateCall final : public grpc::ServerWriteReactor<v1::GenerateResponse>
     s.prev_token = built->params.prompt.back();
 
     std::weak_ptr<CallState> weak = state_;
-    absl::Status admitted = admission.Enter(
-        [weak](const absl::Status& why) {
-          std::shared_ptr<CallState> st = weak.lock();
-          if (st == nullptr) return;
-          {
-            std::lock_guard<std::mutex> lock(st->mu);
-            st->abort = why;
-          }
-          st->model->Cancel(st->id);
-          Pump(*st);
-        },
-        &s.ticket);
-    if (!admitted.ok()) return admitted;
-    s.admission = &admission;
-
+    auto abort = [weak](const absl::Status& why) {
+      std::shared_ptr<CallState> st = weak.lock();
+      if (st == nullptr) return;
+      scheduler::RequestId id = 0;
+      {
+        std::lock_guard<std::mutex> lock(st->mu);
+        st->abort = why;
+        id = st->submitted ? st->id : 0;
+      }
+      if (id != 0) st->model->Cancel(id);
+      Pump(*st);
+    };
+    // Runs once the stream holds an admission slot: now, or when one frees.
+    auto params = std::make_shared<scheduler::RequestParams>(std::move(built->params));
     std::shared_ptr<CallState> shared = state_;
+    auto submit = [shared, params, abort] {
+      {
+        std::lock_guard<std::mutex> lock(shared->mu);
+        shared->waiting_for_slot = false;
+        if (shared->cancel_requested || !shared->abort.ok()) return;  // left while waiting
+      }
+      absl::Status submitted = Submit(shared, std::move(*params));
+      if (!submitted.ok()) abort(submitted);
+    };
+    s.admission = &admission;
+    s.waiting_for_slot = true;
+    absl::Status admitted = admission.Enter(abort, submit, &s.ticket);
+    if (!admitted.ok()) {
+      s.admission = nullptr;
+      return admitted;
+    }
+    return absl::OkStatus();
+  }
+
+  static absl::Status Submit(const std::shared_ptr<CallState>& shared,
+                             scheduler::RequestParams params) {
     StreamCallbacks callbacks{
         .on_token =
             [shared](int32_t token) {
@@ -224,26 +245,40 @@ class GenerateCall final : public grpc::ServerWriteReactor<v1::GenerateResponse>
               }
               Pump(*shared);
             }};
-    absl::StatusOr<scheduler::RequestId> id = s.model->Submit(built->params, std::move(callbacks));
+    absl::StatusOr<scheduler::RequestId> id =
+        shared->model->Submit(std::move(params), std::move(callbacks));
     if (!id.ok()) return id.status();
     bool cancel_now = false;
     {
-      std::lock_guard<std::mutex> lock(s.mu);
-      s.id = *id;
-      s.submitted = true;
-      cancel_now = s.cancel_requested && !s.finished;
+      std::lock_guard<std::mutex> lock(shared->mu);
+      shared->id = *id;
+      shared->submitted = true;
+      cancel_now = shared->cancel_requested && !shared->finished;
     }
     // The client left while we were submitting.
-    if (cancel_now) s.model->Cancel(*id);
+    if (cancel_now) shared->model->Cancel(*id);
     return absl::OkStatus();
   }
 
   void CancelRequest() {
     std::shared_ptr<ServedModel> model;
     scheduler::RequestId id = 0;
+    bool end_waiting = false;
     {
       std::lock_guard<std::mutex> lock(state_->mu);
       if (!state_->submitted) state_->cancel_requested = true;
+      // Still queued for a slot: nothing runs yet, so end the stream here.
+      if (state_->waiting_for_slot && state_->abort.ok() && state_->reactor != nullptr) {
+        state_->abort = absl::CancelledError("cancelled while waiting for a stream slot");
+        end_waiting = true;
+      }
+    }
+    if (end_waiting) {
+      Pump(*state_);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(state_->mu);
       if (!state_->submitted || state_->finished) return;
       model = state_->model;
       id = state_->id;

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"  // absl::StrCat
+#include "server/server_metrics.h"  // ServerMetrics::SetModelState
 #include "spdlog/spdlog.h"         // spdlog::info
 
 namespace accllm {
@@ -262,6 +263,11 @@ void ModelManager::RefreshLoop() {
     }
     for (auto& [worker, s] : per_worker) {
       cluster_.SetWorkerLoad(worker, s.used, s.total, s.running, std::move(s.models));
+    }
+    if (metrics_ != nullptr) {
+      for (const ModelStatus& status : registry_.List()) {
+        metrics_->SetModelState(status.name, std::string(ModelStateName(status.state)));
+      }
     }
     lock.lock();
   }

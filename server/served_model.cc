@@ -68,6 +68,7 @@ absl::StatusOr<std::shared_ptr<ServedModel>> ServedModel::Open(
   m->config_ = dir->config;
   m->tokenizer_ = dir->tokenizer;
   m->limits_ = LimitsFor(dir->config);
+  if (options.max_prompt_tokens > 0) m->limits_.max_prompt_tokens = options.max_prompt_tokens;
   m->quantization_ = QuantizationName(dir->config);
   m->options_ = options;
   m->metrics_ = metrics;

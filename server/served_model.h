@@ -42,6 +42,8 @@ struct ServedModelOptions {
   // Requests waiting while no worker holds the model fail after this long
   // (a restarted worker normally takes them back within a second or two).
   double no_worker_timeout_seconds = 30;
+  // Longest prompt a request may send, in tokens (0: the scheduler's own limit).
+  int64_t max_prompt_tokens = 0;
 };
 
 // How one request spent its time (seconds).

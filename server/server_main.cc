@@ -2,6 +2,7 @@
 // Cluster}, grpc.health.v1 and reflection on --listen, Prometheus metrics on
 // --metrics-listen; runs the models of --model-repository on the workers that
 // register with it (by default one local accllm-worker child it supervises).
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -18,6 +19,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"  // reflection
 #include "grpcpp/health_check_service_interface.h"      // health
 #include "grpcpp/security/server_credentials.h"         // grpc::InsecureServerCredentials
+#include "grpcpp/security/credentials.h"                // grpc::ChannelCredentials
 #include "grpcpp/server_builder.h"                      // grpc::ServerBuilder
 #include "server/admission.h"                           // Admission
 #include "server/cluster.h"                             // Cluster
@@ -25,6 +27,8 @@
 #include "server/inference_service.h"                   // InferenceService
 #include "server/local_worker.h"                        // LocalWorker
 #include "server/model_manager.h"                       // ModelManager
+#include "server/ports.h"                               // PublicPortCredentials
+#include "server/socket_directory.h"                    // SocketDirectory
 #include "server/server_metrics.h"                      // ServerMetrics
 #include "spdlog/spdlog.h"                              // spdlog::info
 #include "common/metrics_endpoint.h"           // MetricsEndpoint
@@ -58,7 +62,30 @@ ABSL_FLAG(double, step_timeout_seconds, 600, "a step RPC slower than this fails 
 ABSL_FLAG(double, no_worker_timeout_seconds, 30,
           "requests waiting while no worker holds their model fail after this long");
 ABSL_FLAG(double, drain_seconds, 30, "on SIGTERM, how long running streams may finish");
-ABSL_FLAG(std::string, ready_file, "", "once listening, write {\"grpc\":..., \"metrics\":...} here");
+ABSL_FLAG(std::string, ready_file, "",
+          "once listening, write {\"grpc\":..., \"metrics\":..., \"cluster\":...} here");
+// Security (README "Security").
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate of the public port (TLS)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls-cert");
+ABSL_FLAG(std::string, auth_tokens, "",
+          "file of \"ROLE TOKEN\" lines (roles inference, admin); clients send "
+          "\"authorization: Bearer TOKEN\". Re-read on SIGHUP");
+ABSL_FLAG(std::string, cluster_listen, "",
+          "HOST:PORT serving worker registration and heartbeats (mutual TLS with "
+          "--cluster-tls-ca); when set, the public port no longer serves them");
+ABSL_FLAG(std::string, cluster_tls_ca, "",
+          "PEM CA whose certificates workers must present (and the server's workers must hold)");
+ABSL_FLAG(std::string, cluster_tls_cert, "",
+          "the server's certificate for the cluster port and towards workers (default --tls-cert)");
+ABSL_FLAG(std::string, cluster_tls_key, "", "PEM private key of --cluster-tls-cert");
+// Limits.
+ABSL_FLAG(int32_t, max_streams, 256, "Generate streams running at once (0: no limit)");
+ABSL_FLAG(int32_t, max_waiting, 1024,
+          "streams queued for a slot beyond --max-streams; more get RESOURCE_EXHAUSTED");
+ABSL_FLAG(int32_t, max_request_bytes, 4 << 20, "largest request message accepted, in bytes");
+ABSL_FLAG(int64_t, max_prompt_tokens, 1 << 20, "longest prompt a request may send, in tokens");
+ABSL_FLAG(double, keepalive_seconds, 60,
+          "ping idle clients this often; one silent for 20 s more is dropped and its streams freed");
 
 namespace accllm {
 namespace {
@@ -184,14 +211,67 @@ int Main() {
     return 1;
   }
 
+  TlsFiles public_tls;
+  public_tls.cert = absl::GetFlag(FLAGS_tls_cert);
+  public_tls.key = absl::GetFlag(FLAGS_tls_key);
+  TlsFiles cluster_tls;
+  cluster_tls.cert = absl::GetFlag(FLAGS_cluster_tls_cert);
+  cluster_tls.key = absl::GetFlag(FLAGS_cluster_tls_key);
+  cluster_tls.ca = absl::GetFlag(FLAGS_cluster_tls_ca);
+  cluster_tls.cert_flag = "--cluster-tls-cert";
+  cluster_tls.key_flag = "--cluster-tls-key";
+  cluster_tls.ca_flag = "--cluster-tls-ca";
+  if (cluster_tls.cert.empty() && cluster_tls.key.empty()) {
+    cluster_tls.cert = public_tls.cert;
+    cluster_tls.key = public_tls.key;
+  }
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  const std::string cluster_listen = absl::GetFlag(FLAGS_cluster_listen);
+  absl::StatusOr<PublicPort> public_port =
+      PublicPortCredentials(listen, public_tls, absl::GetFlag(FLAGS_auth_tokens));
+  if (!public_port.ok()) {
+    std::cerr << "accllm-server: " << public_port.status().message() << "\n";
+    return 2;
+  }
+  std::shared_ptr<grpc::ServerCredentials> cluster_credentials;
+  if (!cluster_listen.empty()) {
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds =
+        ClusterPortCredentials(cluster_listen, cluster_tls);
+    if (!creds.ok()) {
+      std::cerr << "accllm-server: " << creds.status().message() << "\n";
+      return 2;
+    }
+    cluster_credentials = *std::move(creds);
+  } else if (!cluster_tls.ca.empty()) {
+    // Workers on the public port would still be dialled with the cluster's TLS.
+    spdlog::info("--cluster-tls-ca without --cluster-listen: workers register on the public port");
+  }
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> worker_credentials =
+      WorkerDialCredentials(cluster_tls);
+  if (!worker_credentials.ok()) {
+    std::cerr << "accllm-server: " << worker_credentials.status().message() << "\n";
+    return 2;
+  }
+  const int32_t max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
+  const double keepalive_seconds = absl::GetFlag(FLAGS_keepalive_seconds);
+  if (max_request_bytes < 1024 || !(keepalive_seconds >= 1) ||
+      absl::GetFlag(FLAGS_max_prompt_tokens) < 1 || absl::GetFlag(FLAGS_max_streams) < 0 ||
+      absl::GetFlag(FLAGS_max_waiting) < 0) {
+    std::cerr << "accllm-server: --max-request-bytes must be >= 1024, --keepalive-seconds >= 1, "
+                 "--max-prompt-tokens >= 1, --max-streams and --max-waiting >= 0\n";
+    return 2;
+  }
+
   Cluster cluster({.heartbeat_interval_seconds = absl::GetFlag(FLAGS_heartbeat_seconds),
                    .lease_seconds = absl::GetFlag(FLAGS_lease_seconds),
-                   .static_workers = SplitList(absl::GetFlag(FLAGS_workers))},
+                   .static_workers = SplitList(absl::GetFlag(FLAGS_workers)),
+                   .worker_credentials = *worker_credentials},
                   metrics.get());
   ServedModelOptions model_options;
   model_options.scheduler.token_budget = absl::GetFlag(FLAGS_token_budget);
   model_options.step_timeout_seconds = absl::GetFlag(FLAGS_step_timeout_seconds);
   model_options.no_worker_timeout_seconds = absl::GetFlag(FLAGS_no_worker_timeout_seconds);
+  model_options.max_prompt_tokens = absl::GetFlag(FLAGS_max_prompt_tokens);
   auto models = std::make_unique<ModelManager>(ModelRepository(repository), model_options,
                                                cluster, metrics.get());
   models->set_default_model(absl::GetFlag(FLAGS_default_model));
@@ -199,26 +279,75 @@ int Main() {
     std::cerr << "accllm-server: " << scanned.message() << "\n";
     return 1;
   }
-  Admission admission;
+  Admission admission({.max_streams = absl::GetFlag(FLAGS_max_streams),
+                       .max_waiting = absl::GetFlag(FLAGS_max_waiting)},
+                      metrics.get());
   InferenceService inference(*models, admission,
                              {.max_tokens = absl::GetFlag(FLAGS_default_max_tokens)});
   ModelsService models_service(*models);
-  ClusterService cluster_service(cluster);
+  ClusterService cluster_service(
+      cluster, ClusterScope{.registration = cluster_listen.empty(), .operations = true});
+  ClusterService registration_service(cluster,
+                                      ClusterScope{.registration = true, .operations = false});
+
+  // The local worker talks to the server over Unix sockets in a private
+  // directory: it needs no certificate and no token, whatever the ports ask.
+  const bool run_local_worker =
+      absl::GetFlag(FLAGS_workers).empty() && absl::GetFlag(FLAGS_local_worker);
+  std::unique_ptr<SocketDirectory> sockets;
+  if (run_local_worker) {
+    absl::StatusOr<std::unique_ptr<SocketDirectory>> made = SocketDirectory::Create();
+    if (!made.ok()) {
+      std::cerr << "accllm-server: " << made.status().message() << "\n";
+      return 1;
+    }
+    sockets = *std::move(made);
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(listen, public_port->credentials, &port);
+  builder.SetMaxReceiveMessageSize(max_request_bytes);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                             static_cast<int>(keepalive_seconds * 1000));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // Clients may ping as often as every 10 s without being cut off.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.RegisterService(&inference);
   builder.RegisterService(&models_service);
   builder.RegisterService(&cluster_service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
-    std::cerr << "accllm-server: cannot listen on " << absl::GetFlag(FLAGS_listen) << "\n";
+    std::cerr << "accllm-server: cannot listen on " << listen << "\n";
     return 1;
   }
-  const std::string address = WithPort(absl::GetFlag(FLAGS_listen), port);
+  const std::string address = WithPort(listen, port);
+
+  // The cluster port(s): registration and heartbeats only.
+  std::unique_ptr<grpc::Server> cluster_server;
+  std::string cluster_address;
+  if (sockets != nullptr || !cluster_listen.empty()) {
+    grpc::ServerBuilder cluster_builder;
+    int cluster_port = 0;
+    if (!cluster_listen.empty()) {
+      cluster_builder.AddListeningPort(cluster_listen, cluster_credentials, &cluster_port);
+    }
+    if (sockets != nullptr) {
+      cluster_builder.AddListeningPort(sockets->Address("cluster"),
+                                       grpc::InsecureServerCredentials());
+    }
+    cluster_builder.RegisterService(&registration_service);
+    cluster_server = cluster_builder.BuildAndStart();
+    if (cluster_server == nullptr || (!cluster_listen.empty() && cluster_port == 0)) {
+      std::cerr << "accllm-server: cannot listen on --cluster-listen " << cluster_listen << "\n";
+      return 1;
+    }
+    if (!cluster_listen.empty()) cluster_address = WithPort(cluster_listen, cluster_port);
+  }
+
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   health->SetServingStatus(kInferenceService, false);  // until a model is READY
   models->set_on_ready_changed([health, &admission](bool any_ready) {
@@ -226,15 +355,19 @@ int Main() {
   });
   models->Start();
   cluster.Start();
-  spdlog::info("accllm-server serving on {} (metrics {}), models from {}", address,
-               metrics_endpoint ? metrics_endpoint->address() : "off", repository);
+  spdlog::info("accllm-server serving on {} ({}{}; metrics {}; cluster {}), models from {}",
+               address, public_tls.cert.empty() ? "plaintext" : "TLS",
+               public_port->auth ? ", role tokens" : "",
+               metrics_endpoint ? metrics_endpoint->address() : "off",
+               cluster_address.empty() ? "on the public port" : cluster_address, repository);
 
   std::unique_ptr<LocalWorker> local;
-  if (absl::GetFlag(FLAGS_workers).empty() && absl::GetFlag(FLAGS_local_worker)) {
+  if (run_local_worker) {
     std::string binary = absl::GetFlag(FLAGS_worker_binary);
     if (binary.empty()) binary = SelfDirectory() + "/accllm-worker";
     local = std::make_unique<LocalWorker>(std::vector<std::string>{
-        binary, "--scheduler=" + address, "--listen=127.0.0.1:0",
+        binary, "--scheduler=" + sockets->Address("cluster"),
+        "--listen=" + sockets->Address("worker"),
         "--device=" + absl::GetFlag(FLAGS_worker_device),
         "--threads=" + std::to_string(absl::GetFlag(FLAGS_worker_threads)),
         "--kv_pages=" + std::to_string(absl::GetFlag(FLAGS_worker_kv_pages)),
@@ -244,12 +377,20 @@ int Main() {
   if (const std::string ready = absl::GetFlag(FLAGS_ready_file); !ready.empty()) {
     absl::Status written = WriteReadyFile(
         ready, {{"grpc", address},
-                {"metrics", metrics_endpoint ? metrics_endpoint->address() : ""}});
+                {"metrics", metrics_endpoint ? metrics_endpoint->address() : ""},
+                {"cluster", cluster_address}});
     if (!written.ok()) spdlog::error("--ready-file: {}", written.ToString());
   }
   std::thread loader([&] { LoadAtStart(*models, cluster); });
 
-  const int signal_number = WaitForTerminationSignal();
+  int signal_number = WaitForTerminationSignal();
+  for (; signal_number == SIGHUP; signal_number = WaitForTerminationSignal()) {
+    if (public_port->auth == nullptr) {
+      spdlog::info("SIGHUP: no --auth-tokens to re-read");
+    } else if (absl::Status reloaded = public_port->auth->Reload(); !reloaded.ok()) {
+      spdlog::error("SIGHUP: {} (the tokens in force stay)", std::string(reloaded.message()));
+    }
+  }
   spdlog::info("signal {}: draining (no new streams; running ones get {} s)", signal_number,
                absl::GetFlag(FLAGS_drain_seconds));
   health->SetServingStatus(kInferenceService, false);
@@ -260,6 +401,10 @@ int Main() {
   loader.join();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   server->Wait();
+  if (cluster_server != nullptr) {
+    cluster_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    cluster_server->Wait();
+  }
   models.reset();  // unloads from the workers while they still run
   local.reset();
   spdlog::info("accllm-server stopped");

@@ -75,7 +75,33 @@ ServerMetrics::ServerMetrics(prometheus::Registry& registry)
                         .Name("accllm_kv_pages_total")
                         .Help("KV pages of each live (worker, model) pool; the series goes "
                               "away with the pool")
-                        .Register(registry)) {}
+                        .Register(registry)),
+      admission_streams_(&prometheus::BuildGauge()
+                              .Name("accllm_admission_streams")
+                              .Help("Generate streams holding a slot (state=running) or queued "
+                                    "for one (state=waiting) under --max-streams")
+                              .Register(registry)),
+      admission_rejected_(&prometheus::BuildCounter()
+                               .Name("accllm_admission_rejected_total")
+                               .Help("Generate streams refused at admission: busy (running and "
+                                     "waiting streams full) or draining")
+                               .Register(registry)),
+      model_state_(&prometheus::BuildGauge()
+                        .Name("accllm_model_state")
+                        .Help("1 for the state each repository model is in (AVAILABLE, LOADING, "
+                              "READY, UNLOADING, FAILED), 0 for states it left")
+                        .Register(registry)) {
+  SetAdmission(0, 0);
+  for (const char* reason : {"busy", "draining"}) admission_rejected_->Add({{"reason", reason}});
+}
+
+void ServerMetrics::SetAdmission(int64_t running, int64_t waiting) {
+  admission_streams_->Add({{"state", "running"}}).Set(static_cast<double>(running));
+  admission_streams_->Add({{"state", "waiting"}}).Set(static_cast<double>(waiting));
+}
+void ServerMetrics::CountAdmissionRejected(const std::string& reason) {
+  admission_rejected_->Add({{"reason", reason}}).Increment();
+}
 
 void ServerMetrics::CountRequest(const std::string& model, const std::string& status) {
   requests_->Add({{"model", model}, {"status", status}}).Increment();
@@ -104,6 +130,15 @@ void ServerMetrics::SetQueue(const std::string& model, int64_t running, int64_t 
 }
 void ServerMetrics::ObserveBatchTokens(const std::string& model, int64_t tokens) {
   batch_tokens_->Add({{"model", model}}, TokenCountBuckets()).Observe(static_cast<double>(tokens));
+}
+void ServerMetrics::SetModelState(const std::string& model, const std::string& state) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto [it, inserted] = model_states_.try_emplace(model, state);
+  if (!inserted && it->second != state) {
+    model_state_->Add({{"model", model}, {"state", it->second}}).Set(0);
+    it->second = state;
+  }
+  model_state_->Add({{"model", model}, {"state", state}}).Set(1);
 }
 void ServerMetrics::ObserveStep(const std::string& worker, double seconds) {
   step_seconds_->Add({{"worker", worker}}, LatencyBucketsSeconds()).Observe(seconds);

@@ -38,6 +38,9 @@ class ServerMetrics {
   void AddPreemptions(const std::string& model, int64_t n);
   void SetQueue(const std::string& model, int64_t running, int64_t waiting);
   void ObserveBatchTokens(const std::string& model, int64_t tokens);
+  // accllm_model_state{model,state}: 1 for the state the model is in, 0 for the others it
+  // was in before (kube-state-metrics' habit: alerts and panels select state="READY").
+  void SetModelState(const std::string& model, const std::string& state);
 
   // Per worker.
   void ObserveStep(const std::string& worker, double seconds);
@@ -47,6 +50,11 @@ class ServerMetrics {
   void AddPool(const std::string& worker, const std::string& model, int64_t version,
                int64_t pages);
   void RemovePool(const std::string& worker, const std::string& model, int64_t version);
+
+  // Admission (--max-streams, --max-waiting): streams holding a slot or
+  // queued for one, and streams refused ("busy", "draining").
+  void SetAdmission(int64_t running, int64_t waiting);
+  void CountAdmissionRejected(const std::string& reason);
 
  private:
   prometheus::Family<prometheus::Counter>* requests_;
@@ -63,9 +71,13 @@ class ServerMetrics {
   prometheus::Family<prometheus::Gauge>* worker_up_;
   prometheus::Family<prometheus::Gauge>* pages_used_;
   prometheus::Family<prometheus::Counter>* pages_total_;
+  prometheus::Family<prometheus::Gauge>* admission_streams_;
+  prometheus::Family<prometheus::Counter>* admission_rejected_;
+  prometheus::Family<prometheus::Gauge>* model_state_;
 
-  std::mutex mu_;  // guards pools_ (Family::Add/Remove are thread-safe themselves)
+  std::mutex mu_;  // guards pools_ and model_states_ (Family::Add/Remove are thread-safe)
   std::map<std::tuple<std::string, std::string, int64_t>, prometheus::Counter*> pools_;
+  std::map<std::string, std::string> model_states_;  // model -> state last set to 1
 };
 
 }  // namespace accllm

@@ -13,41 +13,55 @@ const std::vector<Command>& AllCommands() {
        "accllm generate [--server ADDR] (--prompt TEXT | --prompt-ids \"1 2 3\") [--model NAME]\n"
        "                [--max-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S]\n"
        "                [--ids] [--attention dense|window:W|lambda:S,W] [--ignore-eos]\n"
-       "                [--connect-timeout SECONDS]\n\n"
+       "                [--connect-timeout SECONDS] [--tls-ca FILE] [--token-file FILE]\n\n"
        "Streams the generated text to stdout as it arrives (or, with --ids, prints the generated\n"
        "token ids space-separated on one line), exactly as `accllm run` does; timing and usage go\n"
        "to stderr. --model is a model name (empty: the server's default); --seed -1 lets the\n"
        "server pick; --attention defaults to dense, as in `accllm run`. Ctrl-C cancels the call.",
-       {"server", "connect_timeout", "prompt", "prompt_ids", "model", "max_tokens", "temperature",
+       {"server", "connect_timeout", "tls_ca", "tls_server_name", "token_file",
+        "prompt", "prompt_ids", "model", "max_tokens", "temperature",
         "top_p", "top_k", "seed", "ids", "attention", "ignore_eos"},
        &RunGenerate},
       {"models", "list, inspect, load and unload the server's models; statistics",
        "accllm models [list | get NAME | load NAME | unload NAME | stats [NAME]]\n"
-       "              [--server ADDR] [--json] [--connect-timeout SECONDS]\n\n"
+       "              [--server ADDR] [--json] [--connect-timeout SECONDS]\n"
+       "              [--tls-ca FILE] [--token-file FILE]\n\n"
        "list (the default): every model in the server's repository with its state, version,\n"
        "quantization, context and (if FAILED) the reason. get: every field of one model. load and\n"
        "unload wait for the model to change state. stats: request and token counts and cumulative\n"
        "queue, prefill and decode seconds per model. --json prints the API's message as JSON.",
-       {"server", "connect_timeout", "json"},
+       {"server", "connect_timeout", "tls_ca", "tls_server_name", "token_file", "json"},
        &RunModels},
       {"workers", "list the server's workers; drain one",
-       "accllm workers [list | drain ID] [--server ADDR] [--json] [--connect-timeout SECONDS]\n\n"
+       "accllm workers [list | drain ID] [--server ADDR] [--json] [--connect-timeout SECONDS]\n"
+       "               [--tls-ca FILE] [--token-file FILE]\n\n"
        "list (the default): id, address, device, backend, state, KV pages used/total, steps/s,\n"
        "running sequences, what the device counted (GB its kernels read, launches, modelled\n"
        "kernel seconds) and models of every worker. drain: stop routing new sequences to worker\n"
        "ID; running ones finish there. --json prints the API's message as JSON.",
-       {"server", "connect_timeout", "json"},
+       {"server", "connect_timeout", "tls_ca", "tls_server_name", "token_file", "json"},
        &RunWorkers},
+      {"health", "ask accllm-server (or a worker) for its gRPC health status",
+       "accllm health [--server ADDR] [--service NAME] [--connect-timeout SECONDS]\n"
+       "              [--tls-ca FILE] [--tls-server-name NAME]\n\n"
+       "Calls grpc.health.v1.Health/Check and prints the status (SERVING, NOT_SERVING,\n"
+       "SERVICE_UNKNOWN, UNKNOWN). Exits 0 only when SERVING, so it serves as a container\n"
+       "healthcheck. --service empty asks about the whole process; accllm.v1.Inference is\n"
+       "SERVING only while a model is READY. --connect-timeout bounds the whole call.\n"
+       "Health needs no token; a TLS port needs --tls-ca.",
+       {"server", "connect_timeout", "tls_ca", "tls_server_name", "service"},
+       &RunHealth},
       {"bench-serve", "closed-loop load against accllm-server: TTFT, ITL, throughput",
        "accllm bench-serve [--server ADDR] [--concurrency C] [--requests N] [--prompt-tokens P]\n"
        "                   [--gen-tokens G] [--model NAME] [--seed S] [--json]\n"
-       "                   [--connect-timeout SECONDS]\n\n"
+       "                   [--connect-timeout SECONDS] [--tls-ca FILE] [--token-file FILE]\n\n"
        "C streams each send one request at a time until N requests were sent: prompts of P\n"
        "random token ids (seeded by --seed; -1 means 0), G tokens generated each (greedy,\n"
        "ignoring stop tokens). Reports time to first token and inter-token latency\n"
        "(p50/p90/p99), requests/s, output and prompt tokens/s and errors; --json prints one\n"
        "JSON object.",
-       {"server", "connect_timeout", "concurrency", "requests", "prompt_tokens", "gen_tokens",
+       {"server", "connect_timeout", "tls_ca", "tls_server_name", "token_file",
+        "concurrency", "requests", "prompt_tokens", "gen_tokens",
         "model", "seed", "json"},
        &RunBenchServe},
       {"run", "generate text or token ids in process (scheduler + engine worker)",

@@ -38,6 +38,7 @@ absl::Status RunEval(const std::vector<std::string>& args);
 absl::Status RunQuantize(const std::vector<std::string>& args);
 absl::Status RunBenchEngine(const std::vector<std::string>& args);
 absl::Status RunFpgaModel(const std::vector<std::string>& args);
+absl::Status RunHealth(const std::vector<std::string>& args);
 
 // Parses "1 2 3" / "1,2,3" into ids; errors name the offending item.
 absl::Status ParseTokenIds(std::string_view text, std::vector<int32_t>* ids);

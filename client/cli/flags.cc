@@ -63,6 +63,11 @@ ABSL_FLAG(std::string, server, "127.0.0.1:50051", "accllm-server address HOST:PO
 ABSL_FLAG(int32_t, concurrency, 1, "requests in flight at once");
 ABSL_FLAG(int32_t, requests, 16, "requests to send in total");
 ABSL_FLAG(double, connect_timeout, 10.0, "seconds to wait for accllm-server to accept the connection");
+ABSL_FLAG(std::string, tls_ca, "", "PEM CA of the server's TLS certificate (empty: plaintext)");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "name the server's certificate carries, if not the host of --server");
+ABSL_FLAG(std::string, token_file, "",
+          "file holding the role token sent as \"authorization: Bearer\" (else $ACCLLM_TOKEN)");
 
 ABSL_FLAG(int32_t, prompt_tokens, 128, "prompt length in tokens");
 ABSL_FLAG(int32_t, gen_tokens, 128, "tokens to generate per request");

@@ -62,6 +62,9 @@ ABSL_DECLARE_FLAG(std::string, server);
 ABSL_DECLARE_FLAG(int32_t, concurrency);
 ABSL_DECLARE_FLAG(int32_t, requests);
 ABSL_DECLARE_FLAG(double, connect_timeout);
+ABSL_DECLARE_FLAG(std::string, tls_ca);
+ABSL_DECLARE_FLAG(std::string, tls_server_name);
+ABSL_DECLARE_FLAG(std::string, token_file);
 // benchmarks (bench-engine, bench-serve)
 ABSL_DECLARE_FLAG(int32_t, prompt_tokens);
 ABSL_DECLARE_FLAG(int32_t, gen_tokens);

@@ -7,6 +7,7 @@
 #include "absl/flags/flag.h"                 // absl::GetFlag
 #include "absl/strings/str_cat.h"            // absl::StrCat
 #include "client/cli/flags.h"                // FLAGS_server, FLAGS_connect_timeout
+#include "common/bearer_token.h"             // ResolveBearerToken
 #include "google/protobuf/util/json_util.h"  // MessageToJsonString
 
 namespace accllm::cli {
@@ -30,6 +31,11 @@ absl::StatusOr<std::unique_ptr<client::Client>> ConnectToServer() {
   client::ClientOptions options;
   options.connect_timeout = std::chrono::milliseconds(
       std::max<int64_t>(1, static_cast<int64_t>(std::llround(seconds * 1000.0))));
+  options.tls_ca = absl::GetFlag(FLAGS_tls_ca);
+  options.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
+  absl::StatusOr<std::string> token = ResolveBearerToken(absl::GetFlag(FLAGS_token_file));
+  if (!token.ok()) return token.status();
+  options.token = *std::move(token);
   return client::Client::Connect(absl::GetFlag(FLAGS_server), options);
 }
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"         // absl::StrCat
 #include "client/lib/grpc_status.h"       // FromGrpcStatus
+#include "common/tls.h"                   // TlsChannelCredentials
 #include "grpcpp/create_channel.h"        // grpc::CreateChannel
 #include "grpcpp/security/credentials.h"  // grpc::InsecureChannelCredentials
 
@@ -58,6 +59,23 @@ Client::Client(std::string address, std::shared_ptr<grpc::Channel> channel, Clie
       models_(v1::Models::NewStub(channel_)),
       cluster_(v1::Cluster::NewStub(channel_)) {}
 
+absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const std::string& address,
+                                                           const ClientOptions& options) {
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  grpc::ChannelArguments args;
+  if (!options.tls_ca.empty()) {
+    TlsFiles files;
+    files.ca = options.tls_ca;
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> tls = TlsChannelCredentials(files);
+    if (!tls.ok()) return tls.status();
+    credentials = *std::move(tls);
+    if (!options.tls_server_name.empty()) {
+      args.SetSslTargetNameOverride(options.tls_server_name);
+    }
+  }
+  return grpc::CreateCustomChannel(address, credentials, args);
+}
+
 absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& address,
                                                         const ClientOptions& options) {
   // The server cannot diagnose a missing address: it never hears from us.
@@ -65,8 +83,9 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& addre
   if (options.connect_timeout.count() <= 0) {
     return absl::InvalidArgumentError("the connect timeout must be positive");
   }
-  std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> opened = OpenChannel(address, options);
+  if (!opened.ok()) return opened.status();
+  std::shared_ptr<grpc::Channel> channel = *std::move(opened);
   // Waiting here (rather than failing the first call) lets a client start
   // alongside a server that is still coming up.
   const auto deadline = std::chrono::system_clock::now() + options.connect_timeout;
@@ -89,12 +108,18 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& addre
 std::unique_ptr<grpc::ClientContext> Client::UnaryContext(std::chrono::milliseconds timeout) const {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(std::chrono::system_clock::now() + timeout);
+  Prepare(*context);
   return context;
+}
+
+void Client::Prepare(grpc::ClientContext& context) const {
+  if (!options_.token.empty()) context.AddMetadata("authorization", "Bearer " + options_.token);
 }
 
 absl::StatusOr<GenerateResult> Client::Generate(const v1::GenerateRequest& request,
                                                 const MessageCallback& on_message) {
   grpc::ClientContext context;
+  Prepare(context);
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (cancelled_) return absl::CancelledError("cancelled");

@@ -30,6 +30,13 @@ struct ClientOptions {
   std::chrono::milliseconds rpc_timeout = std::chrono::seconds(30);
   // Deadline of Load and Unload, which wait for the model to change state.
   std::chrono::milliseconds load_timeout = std::chrono::minutes(10);
+  // TLS: the CA that signed the server's certificate (PEM path). Empty: plaintext.
+  std::string tls_ca;
+  // The name the server's certificate must carry, when it differs from the
+  // address's host (e.g. dialling an IP whose certificate names a DNS name).
+  std::string tls_server_name;
+  // A role token, sent as "authorization: Bearer TOKEN" on every call. Empty: none.
+  std::string token;
 };
 
 // What Generate returns once the stream ends.
@@ -38,6 +45,11 @@ struct GenerateResult {
   accllm::v1::Usage usage;  // from the last message (empty if the call was cancelled first)
   int64_t tokens = 0;       // token ids received over the whole stream
 };
+
+// A channel to `address` with the options' credentials (TLS when tls_ca is
+// set), not yet connected; for calls the Client does not make (e.g. health).
+absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const std::string& address,
+                                                           const ClientOptions& options);
 
 class Client {
  public:
@@ -80,6 +92,8 @@ class Client {
 
   // A context whose deadline is now + timeout.
   std::unique_ptr<grpc::ClientContext> UnaryContext(std::chrono::milliseconds timeout) const;
+  // Adds what every call carries (the token).
+  void Prepare(grpc::ClientContext& context) const;
 
   const std::string address_;
   const ClientOptions options_;

@@ -16,6 +16,10 @@
 #include "tests/integration/daemon.h"    // Daemon
 #include "tests/support/test_env.h"      // TempDir, BinDir
 
+namespace grpc {
+class ChannelCredentials;
+}  // namespace grpc
+
 namespace accllm::testing {
 
 class ServingTest : public ::testing::Test {
@@ -58,7 +62,9 @@ class ServingTest : public ::testing::Test {
 };
 
 // grpc.health.v1.Health/Check: "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN"... or the error.
-std::string HealthStatus(const std::string& address, const std::string& service);
+// `credentials` null: plaintext.
+std::string HealthStatus(const std::string& address, const std::string& service,
+                         std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
 
 }  // namespace accllm::testing
 

@@ -12,7 +12,9 @@ namespace accllm {
 Registration::Registration(RegistrationInfo info)
     : info_(std::move(info)),
       stub_(v1::Cluster::NewStub(
-          grpc::CreateChannel(info_.scheduler, grpc::InsecureChannelCredentials()))),
+          grpc::CreateChannel(info_.scheduler, info_.credentials != nullptr
+                                                   ? info_.credentials
+                                                   : grpc::InsecureChannelCredentials()))),
       thread_([this] { Loop(); }) {}
 
 Registration::~Registration() {
@@ -41,6 +43,7 @@ void Registration::Loop() {
     bool ok = false;
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    if (!info_.token.empty()) context.AddMetadata("authorization", "Bearer " + info_.token);
     if (worker_id.empty()) {
       v1::RegisterWorkerResponse response;
       grpc::Status status = stub_->RegisterWorker(&context, info_.request, &response);

@@ -14,10 +14,19 @@
 
 #include "accllm/v1/cluster.grpc.pb.h"  // v1::Cluster::Stub
 
+namespace grpc {
+class ChannelCredentials;
+}  // namespace grpc
+
 namespace accllm {
 
 struct RegistrationInfo {
-  std::string scheduler;  // HOST:PORT of accllm-server
+  std::string scheduler;  // HOST:PORT of accllm-server (or its unix: socket)
+  // The worker's certificate and the cluster CA (mutual TLS); null: plaintext.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  // Sent as "authorization: Bearer TOKEN" when the server asks role tokens on
+  // the port workers register on (no --cluster-listen); empty: none.
+  std::string token;
   v1::RegisterWorkerRequest request;
   // Current load, sent with each heartbeat.
   std::function<void(v1::HeartbeatRequest*)> fill_heartbeat;

@@ -15,6 +15,9 @@
 #include "grpcpp/health_check_service_interface.h"      // health
 #include "spdlog/spdlog.h"                       // spdlog::info
 #include "workers/service/device.h"              // ParseDevice, ChooseDevice
+#include "common/bearer_token.h"                 // ResolveBearerToken
+#include "common/tls.h"                          // TlsServerCredentials
+#include "grpcpp/security/credentials.h"         // grpc::ChannelCredentials
 #include "common/metrics_endpoint.h"    // MetricsEndpoint
 #include "workers/service/model_host.h"          // ModelHost
 #include "common/process_util.h"        // WaitForTerminationSignal
@@ -36,6 +39,13 @@ ABSL_FLAG(int32_t, kv_page_tokens, 16, "tokens per KV page");
 ABSL_FLAG(int32_t, threads, 0, "kernel threads (0: all cores)");
 ABSL_FLAG(std::string, ready_file, "",
           "once serving, write {\"grpc\":..., \"metrics\":...} to this file");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate (from the cluster CA) presented to the server and served on --listen");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls-cert");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM cluster CA: only a server with a certificate from it may send steps");
+ABSL_FLAG(std::string, token_file, "",
+          "role token for registering on a server port with --auth-tokens (or $ACCLLM_TOKEN)");
 ABSL_FLAG(bool, exit_with_parent, false,
           "exit when the parent process dies (set by accllm-server for its local worker)");
 
@@ -65,6 +75,43 @@ int Main() {
     return 2;
   }
 
+  // Mutual TLS: the server proves itself with a certificate from the cluster
+  // CA before it may send a step, and so does this worker when registering.
+  TlsFiles tls;
+  tls.cert = absl::GetFlag(FLAGS_tls_cert);
+  tls.key = absl::GetFlag(FLAGS_tls_key);
+  tls.ca = absl::GetFlag(FLAGS_tls_ca);
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  const bool use_tls = !tls.cert.empty() || !tls.key.empty() || !tls.ca.empty();
+  std::shared_ptr<grpc::ServerCredentials> listen_credentials = grpc::InsecureServerCredentials();
+  std::shared_ptr<grpc::ChannelCredentials> register_credentials;
+  if (use_tls) {
+    if (tls.ca.empty() || tls.cert.empty()) {
+      std::cerr << "accllm-worker: mutual TLS needs --tls-cert, --tls-key and --tls-ca\n";
+      return 2;
+    }
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> server_creds =
+        TlsServerCredentials(tls);
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> channel_creds =
+        TlsChannelCredentials(tls);
+    if (!server_creds.ok() || !channel_creds.ok()) {
+      std::cerr << "accllm-worker: "
+                << (server_creds.ok() ? channel_creds.status() : server_creds.status()).message()
+                << "\n";
+      return 2;
+    }
+    listen_credentials = *server_creds;
+    register_credentials = *channel_creds;
+  } else if (!IsLoopbackAddress(listen)) {
+    spdlog::warn("*** --listen {} is not loopback and has no TLS: anyone who can reach it can "
+                 "send steps and read prompts. Give --tls-cert/--tls-key/--tls-ca. ***", listen);
+  }
+  absl::StatusOr<std::string> token = ResolveBearerToken(absl::GetFlag(FLAGS_token_file));
+  if (!token.ok()) {
+    std::cerr << "accllm-worker: " << token.status().message() << "\n";
+    return 2;
+  }
+
   std::unique_ptr<MetricsEndpoint> metrics_endpoint;
   if (const std::string bind = absl::GetFlag(FLAGS_metrics_listen); !bind.empty()) {
     absl::StatusOr<std::unique_ptr<MetricsEndpoint>> started = MetricsEndpoint::Start(bind);
@@ -91,7 +138,7 @@ int Main() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   int port = 0;
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(listen, listen_credentials, &port);
   // Steps carry whole prompts: allow large messages.
   builder.SetMaxReceiveMessageSize(256 << 20);
   builder.SetMaxSendMessageSize(256 << 20);
@@ -101,10 +148,10 @@ int Main() {
   builder.RegisterService(holder.get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
-    std::cerr << "accllm-worker: cannot listen on " << absl::GetFlag(FLAGS_listen) << "\n";
+    std::cerr << "accllm-worker: cannot listen on " << listen << "\n";
     return 1;
   }
-  const std::string address = WithPort(absl::GetFlag(FLAGS_listen), port);
+  const std::string address = WithPort(listen, port);
   if (metrics_endpoint) {
     metrics = std::make_unique<WorkerMetrics>(metrics_endpoint->registry(), address,
                                               device->device, device->backend);
@@ -117,6 +164,8 @@ int Main() {
   if (const std::string scheduler = absl::GetFlag(FLAGS_scheduler); !scheduler.empty()) {
     RegistrationInfo info;
     info.scheduler = scheduler;
+    if (!IsUnixAddress(scheduler)) info.credentials = register_credentials;
+    info.token = *token;
     info.request.set_address(address);
     info.request.set_device(device->device);
     info.request.set_kv_pages_total(kv_pages);
@@ -151,6 +200,7 @@ int Main() {
 int main(int argc, char** argv) {
   accllm::ParseDaemonFlags(argc, argv,
       "accllm-worker [--device auto|cpu|fpga-emu|fpga:N] [--xclbin F] [--scheduler HOST:PORT]\n"
-      "              [--listen HOST:PORT] [--metrics-listen HOST:PORT] [--kv-pages N] [--threads T] [--ready-file F]");
+      "              [--listen HOST:PORT] [--metrics-listen HOST:PORT] [--kv-pages N] [--threads T] [--ready-file F]\n"
+      "              [--tls-cert F --tls-key F --tls-ca F] [--token-file F]");
   return accllm::Main();
 }

@@ -149,10 +149,11 @@ TEST_F(ClientTest, ConcurrentGeneratesOnOneClient) {
 
 TEST(ClientConnectTest, UnreachableServerFailsClearlyInBoundedTime) {
   const auto start = std::chrono::steady_clock::now();
-  absl::StatusOr<std::unique_ptr<Client>> c =
-      Client::Connect("127.0.0.1:1", {.connect_timeout = std::chrono::milliseconds(500),
-                                      .rpc_timeout = std::chrono::seconds(1),
-                                      .load_timeout = std::chrono::seconds(1)});
+  ClientOptions options;
+  options.connect_timeout = std::chrono::milliseconds(500);
+  options.rpc_timeout = std::chrono::seconds(1);
+  options.load_timeout = std::chrono::seconds(1);
+  absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect("127.0.0.1:1", options);
   EXPECT_EQ(c.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(c.status().message(), HasSubstr("cannot reach accllm-server at 127.0.0.1:1"));
   EXPECT_THAT(c.status().message(), HasSubstr("UNAVAILABLE"));
