@@ -133,6 +133,10 @@ std::string FlagError() {
       !m.empty() && !IsListenAddress(m, true)) {
     return "--metrics-listen \"" + m + "\" is not HOST:PORT (or empty for none)";
   }
+  if (const std::string c = absl::GetFlag(FLAGS_cluster_listen);
+      !c.empty() && !IsListenAddress(c, true)) {
+    return "--cluster-listen \"" + c + "\" is not HOST:PORT (or empty: the public port)";
+  }
   if (absl::GetFlag(FLAGS_model_repository).empty()) return "--model-repository is empty";
   for (const std::string& w : SplitList(absl::GetFlag(FLAGS_workers))) {
     if (!IsListenAddress(w, false)) {

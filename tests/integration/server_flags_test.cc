@@ -40,6 +40,7 @@ TEST_F(ServerFlagsTest, BadValuesExitNonZeroNamingTheFlag) {
       {"--listen=nowhere", "--listen"},
       {"--listen=127.0.0.1:70000", "--listen"},
       {"--metrics-listen=metrics", "--metrics-listen"},
+      {"--cluster-listen=127.0.0.1", "--cluster-listen"},
       {"--model-repository=" + (dir_ / "absent").string(), "--model-repository"},
       {"--model-repository=", "--model-repository"},
       {"--drain-seconds=-1", "--drain-seconds"},
