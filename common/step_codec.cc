@@ -102,6 +102,10 @@ absl::StatusOr<scheduler::SequenceChunk> DecodeChunk(const v1::SequenceChunk& p,
   c.first_position = p.first_position();
   int64_t previous = -1;
   for (const v1::PageRef& r : p.pages()) {
+    if (r.logical() < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("logical page ", r.logical(), " is negative"));
+    }
     if (r.logical() <= previous) {
       return absl::InvalidArgumentError("pages must be sorted by logical index, without repeats");
     }
@@ -112,6 +116,10 @@ absl::StatusOr<scheduler::SequenceChunk> DecodeChunk(const v1::SequenceChunk& p,
   for (const v1::PageCopy& r : p.copies()) {
     if (absl::Status s = CheckPage(r.from(), limits.num_pages); !s.ok()) return s;
     if (absl::Status s = CheckPage(r.to(), limits.num_pages); !s.ok()) return s;
+    if (r.from() == r.to()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("page copy ", r.from(), " → ", r.to(), " copies a page onto itself"));
+    }
     c.page_copies.push_back({r.from(), r.to()});
   }
   if (p.attention().kind_case() == v1::AttentionOptions::KIND_NOT_SET) {
@@ -174,26 +182,30 @@ void EncodeStepOutput(const scheduler::StepOutput& output, v1::StepResponse* out
 absl::StatusOr<scheduler::StepOutput> DecodeStepOutput(const v1::StepResponse& in,
                                                        const scheduler::StepBatch& batch,
                                                        int32_t vocab_size) {
+  int asked = 0;
+  for (const scheduler::SequenceChunk& c : batch.chunks) asked += c.sample ? 1 : 0;
+  if (in.sampled_size() != asked) {
+    return absl::DataLossError(absl::StrCat("the worker returned ", in.sampled_size(),
+                                            " tokens, ", in.sampled_size() < asked ? "fewer" : "more",
+                                            " than the ", asked, " asked"));
+  }
   scheduler::StepOutput out;
   out.step_id = batch.step_id;
   int next = 0;
   for (const scheduler::SequenceChunk& c : batch.chunks) {
     if (!c.sample) continue;
-    if (next >= in.sampled_size()) {
-      return absl::DataLossError(
-          absl::StrCat("the worker returned ", in.sampled_size(), " tokens, fewer than asked"));
-    }
     const v1::StepResponse::Sampled& s = in.sampled(next++);
-    if (s.sequence_id() != c.request_id || s.token() < 0 || s.token() >= vocab_size) {
+    if (s.sequence_id() != c.request_id) {
       return absl::DataLossError(absl::StrCat("the worker returned token ", s.token(),
-                                              " for sequence ", s.sequence_id(), " where ",
+                                              " for sequence ", s.sequence_id(), " where sequence ",
                                               c.request_id, " was expected"));
     }
+    if (s.token() < 0 || s.token() >= vocab_size) {
+      return absl::DataLossError(absl::StrCat("the worker's token ", s.token(), " for sequence ",
+                                              c.request_id, " is outside the vocabulary [0, ",
+                                              vocab_size, ")"));
+    }
     out.tokens.push_back({c.request_id, s.token()});
-  }
-  if (next != in.sampled_size()) {
-    return absl::DataLossError(
-        absl::StrCat("the worker returned ", in.sampled_size(), " tokens, more than asked"));
   }
   return out;
 }

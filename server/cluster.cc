@@ -78,13 +78,27 @@ WorkerHandle Cluster::Upsert(const std::string& address, const std::string& devi
   return slot->handle;
 }
 
+// Where the server will dial the worker: HOST:PORT with a port in [1, 65535] (the port
+// the worker bound, never 0), or unix:PATH.
+static absl::Status CheckWorkerAddress(const std::string& address) {
+  if (address.empty()) return absl::InvalidArgumentError("address is empty");
+  if (address.rfind("unix:", 0) == 0 && address.size() > 5) return absl::OkStatus();
+  const size_t colon = address.rfind(':');
+  const std::string port = colon == std::string::npos ? "" : address.substr(colon + 1);
+  if (colon == 0 || port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("address \"", address, "\" is not HOST:PORT"));
+  }
+  if (const int n = std::stoi(port); n < 1 || n > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("address \"", address, "\": port ", n, " is outside [1, 65535]"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<v1::RegisterWorkerResponse> Cluster::Register(
     const v1::RegisterWorkerRequest& request) {
-  if (request.address().empty()) return absl::InvalidArgumentError("address is empty");
-  if (request.address().find(':') == std::string::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("address \"", request.address(), "\" is not HOST:PORT"));
-  }
+  if (absl::Status s = CheckWorkerAddress(request.address()); !s.ok()) return s;
   if (request.kv_pages_total() < 0 || request.kv_page_tokens() < 0) {
     return absl::InvalidArgumentError("kv_pages_total and kv_page_tokens must be >= 0");
   }

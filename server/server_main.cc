@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -105,6 +106,68 @@ std::vector<std::string> SplitList(const std::string& text) {
   return out;
 }
 
+// HOST:PORT, or unix:PATH. `bind`: an address to listen on (port 0: any; no host: every
+// interface); otherwise one to dial (a host and a port in [1, 65535]).
+bool IsListenAddress(const std::string& address, bool bind) {
+  if (address.rfind("unix:", 0) == 0) return address.size() > 5;
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos || (colon == 0 && !bind)) return false;
+  const std::string port = address.substr(colon + 1);
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  const int n = std::stoi(port);
+  return n <= 65535 && (n >= 1 || bind);
+}
+
+// Flags the process cannot run with: the message names the flag and what it accepts.
+std::string FlagError() {
+  auto seconds = [](double v, bool zero_ok) {
+    return std::isfinite(v) && (v > 0 || (zero_ok && v == 0));
+  };
+  if (!IsListenAddress(absl::GetFlag(FLAGS_listen), true)) {
+    return "--listen \"" + absl::GetFlag(FLAGS_listen) + "\" is not HOST:PORT";
+  }
+  if (const std::string m = absl::GetFlag(FLAGS_metrics_listen);
+      !m.empty() && !IsListenAddress(m, true)) {
+    return "--metrics-listen \"" + m + "\" is not HOST:PORT (or empty for none)";
+  }
+  if (const std::string c = absl::GetFlag(FLAGS_cluster_listen);
+      !c.empty() && !IsListenAddress(c, true)) {
+    return "--cluster-listen \"" + c + "\" is not HOST:PORT (or empty: the public port)";
+  }
+  if (absl::GetFlag(FLAGS_model_repository).empty()) return "--model-repository is empty";
+  for (const std::string& w : SplitList(absl::GetFlag(FLAGS_workers))) {
+    if (!IsListenAddress(w, false)) {
+      return "--workers: \"" + w + "\" is not HOST:PORT with a port in [1, 65535]";
+    }
+  }
+  if (!seconds(absl::GetFlag(FLAGS_drain_seconds), true)) {
+    return "--drain-seconds must be a number of seconds >= 0";
+  }
+  if (!seconds(absl::GetFlag(FLAGS_lease_seconds), false)) return "--lease-seconds must be > 0";
+  if (!seconds(absl::GetFlag(FLAGS_heartbeat_seconds), false) ||
+      !(absl::GetFlag(FLAGS_heartbeat_seconds) < absl::GetFlag(FLAGS_lease_seconds))) {
+    return "--heartbeat-seconds must be > 0 and less than --lease-seconds";
+  }
+  if (!seconds(absl::GetFlag(FLAGS_step_timeout_seconds), false)) {
+    return "--step-timeout-seconds must be > 0";
+  }
+  if (!seconds(absl::GetFlag(FLAGS_no_worker_timeout_seconds), false)) {
+    return "--no-worker-timeout-seconds must be > 0";
+  }
+  if (!seconds(absl::GetFlag(FLAGS_worker_wait_seconds), true)) {
+    return "--worker-wait-seconds must be >= 0";
+  }
+  if (absl::GetFlag(FLAGS_token_budget) < 1) return "--token-budget must be >= 1";
+  if (absl::GetFlag(FLAGS_default_max_tokens) < 1) return "--default-max-tokens must be >= 1";
+  if (absl::GetFlag(FLAGS_min_workers) < 0) return "--min-workers must be >= 0";
+  if (absl::GetFlag(FLAGS_worker_kv_pages) < 1) return "--worker-kv-pages must be >= 1";
+  if (absl::GetFlag(FLAGS_worker_threads) < 0) return "--worker-threads must be >= 0";
+  return "";
+}
+
 void LoadAtStart(ModelManager& models, Cluster& cluster) {
   const std::string wanted = absl::GetFlag(FLAGS_load_model);
   if (wanted.empty()) return;
@@ -131,6 +194,10 @@ void LoadAtStart(ModelManager& models, Cluster& cluster) {
 }
 
 int Main() {
+  if (const std::string error = FlagError(); !error.empty()) {
+    std::cerr << "accllm-server: " << error << "\n";
+    return 2;
+  }
   std::unique_ptr<MetricsEndpoint> metrics_endpoint;
   std::unique_ptr<ServerMetrics> metrics;
   if (const std::string bind = absl::GetFlag(FLAGS_metrics_listen); !bind.empty()) {

@@ -5,6 +5,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/integration/serving_fixture.h"  // ServingTest
+#include "tests/integration/worker_view.h"      // RunningOn
 
 namespace accllm::testing {
 namespace {
@@ -93,8 +94,13 @@ TEST_F(FpgaWorkerTest, KillingTheCardsWorkerMidStreamLosesAndDuplicatesNothing) 
   std::vector<v1::GenerateRequest> requests;
   for (int i = 0; i < kStreams; ++i) requests.push_back(Request(i, kTokens));
   // Every stream under way (on both workers) before the card's worker dies.
-  const ConcurrentRun run =
-      StreamConcurrently(*c, requests, 8, [&] { card->Signal(SIGKILL); });
+  int held = 0;  // streams the card's worker runs when it dies
+  const ConcurrentRun run = StreamConcurrently(*c, requests, 8, [&] {
+    EXPECT_TRUE(Eventually([&] { return (held = RunningOn(*c, card->grpc_address())) > 0; },
+                           std::chrono::seconds(10)));
+    card->Signal(SIGKILL);
+  });
+  EXPECT_GT(held, 0) << "the card's worker held no stream when it was killed";
   EXPECT_LT(run.min_received, kTokens) << "the streams ended before the worker was killed";
   EXPECT_EQ(run.finished, kStreams);
   for (int i = 0; i < kStreams; ++i) EXPECT_EQ(run.tokens[i], expected[i]) << "stream " << i;

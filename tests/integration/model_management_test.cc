@@ -1,5 +1,6 @@
 // Models.Load / Unload / reload through a real server while traffic runs, and
 // broken model directories.
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -46,15 +47,50 @@ TEST_F(ModelManagementTest, LoadUnloadAndReloadUnderTraffic) {
       }
     });
   }
+  // A long stream on version 1 that the first reload must overlap.
+  constexpr int kLong = 600;
+  std::atomic<int> long_received = 0;
+  std::vector<int32_t> long_ids;
+  v1::FinishReason long_reason = v1::FINISH_REASON_UNSPECIFIED;
+  std::thread long_stream([&] {
+    absl::StatusOr<client::GenerateResult> r =
+        c->Generate(GreedyIds("a", {1, 4, 9}, kLong), [&](const v1::GenerateResponse& m) {
+          long_ids.insert(long_ids.end(), m.token_ids().begin(), m.token_ids().end());
+          long_received += m.token_ids_size();
+          return true;
+        });
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (r.ok()) long_reason = r->finish_reason;
+  });
+  EXPECT_TRUE(Eventually([&] { return long_received.load() >= 5; }));
   // Reload a twice (new versions take over; running streams finish on the old),
   // load, unload and reload b, all while a's traffic runs.
+  int long_when_reloaded = kLong;
+  bool old_version_served_on = false;
   for (int round = 0; round < 2; ++round) {
     absl::StatusOr<v1::ModelInfo> reloaded = c->LoadModel("a");
+    if (round == 0) {
+      long_when_reloaded = long_received.load();
+      // Version 1 is still on the worker, running the long stream beside version 2.
+      old_version_served_on = Eventually([&] {
+        absl::StatusOr<std::vector<v1::WorkerStatus>> now = c->ListWorkers();
+        if (!now.ok() || now->empty()) return false;
+        const auto& models = now->at(0).models();
+        return std::find(models.begin(), models.end(), "a@1") != models.end() &&
+               std::find(models.begin(), models.end(), "a@2") != models.end();
+      }, std::chrono::seconds(5));
+    }
     EXPECT_TRUE(reloaded.ok()) << reloaded.status();
     if (!reloaded.ok()) break;
     EXPECT_EQ(reloaded->version(), 2 + round);
     EXPECT_EQ(reloaded->state(), v1::MODEL_STATE_READY);
   }
+  long_stream.join();
+  EXPECT_LT(long_when_reloaded, kLong) << "the long stream ended before the reload: no overlap";
+  EXPECT_TRUE(old_version_served_on) << "version 1 was not running beside version 2";
+  EXPECT_EQ(long_reason, v1::FINISH_REASON_LENGTH);
+  ASSERT_EQ(long_ids.size(), static_cast<size_t>(kLong));
+  EXPECT_EQ(std::vector<int32_t>(long_ids.begin(), long_ids.begin() + 32), reference);
   absl::StatusOr<v1::ModelInfo> b = c->LoadModel("b");
   EXPECT_TRUE(b.ok()) << b.status();
   EXPECT_EQ(Collect(*c, GreedyIds("b", {1, 4, 9}, 8)).size(), 8u);

@@ -10,6 +10,7 @@
 #include "grpcpp/security/credentials.h"        // grpc::InsecureChannelCredentials
 #include "accllm/v1/worker.grpc.pb.h"           // v1::Worker::Stub
 #include "tests/integration/serving_fixture.h"  // ServingTest
+#include "tests/integration/worker_view.h"      // RunningOn
 
 namespace accllm::testing {
 namespace {
@@ -34,8 +35,13 @@ TEST_F(WorkerFailureTest, KillingOneOfTwoWorkersMidStreamLosesAndDuplicatesNothi
 
   std::vector<v1::GenerateRequest> requests;
   for (int i = 0; i < kStreams; ++i) requests.push_back(request(i));
-  const ConcurrentRun run =
-      StreamConcurrently(*c, requests, 20, [&] { w1->Signal(SIGKILL); });
+  int held = 0;  // streams worker1 runs when it dies
+  const ConcurrentRun run = StreamConcurrently(*c, requests, 20, [&] {
+    EXPECT_TRUE(Eventually([&] { return (held = RunningOn(*c, w1->grpc_address())) > 0; },
+                           std::chrono::seconds(10)));
+    w1->Signal(SIGKILL);
+  });
+  EXPECT_GT(held, 0) << "worker1 held no stream when it was killed: nothing was recomputed";
   EXPECT_LT(run.min_received, kTokens) << "the streams ended before the worker was killed";
   EXPECT_EQ(run.finished, kStreams);
   for (int i = 0; i < kStreams; ++i) EXPECT_EQ(run.tokens[i], expected[i]) << "stream " << i;

@@ -106,8 +106,10 @@ absl::StatusOr<v1::StepResponse> ModelHost::Step(const v1::StepRequest& request,
   absl::StatusOr<scheduler::StepBatch> batch = DecodeStep(request, hosted->limits);
   if (!batch.ok()) return batch.status();
   std::set<int32_t> touched;
+  int32_t page_copies = 0;
   for (const scheduler::SequenceChunk& c : batch->chunks) {
     for (const scheduler::PageRef& p : c.pages) touched.insert(p.physical);
+    page_copies += static_cast<int32_t>(c.page_copies.size());
   }
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<scheduler::StepOutput> output;
@@ -133,6 +135,7 @@ absl::StatusOr<v1::StepResponse> ModelHost::Step(const v1::StepRequest& request,
     *stats = {.tokens = batch->num_tokens(),
               .chunks = static_cast<int32_t>(batch->chunks.size()),
               .pages_touched = static_cast<int32_t>(touched.size()),
+              .page_copies = page_copies,
               .seconds = seconds,
               .device = {.bytes_read = after.bytes_read - before.bytes_read,
                          .bytes_written = after.bytes_written - before.bytes_written,

@@ -34,6 +34,7 @@ struct StepStats {
   int64_t tokens = 0;
   int32_t chunks = 0;
   int32_t pages_touched = 0;
+  int32_t page_copies = 0;  // copy-on-write copies of shared prefix pages
   double seconds = 0;
   DeviceCounters device;  // what the device counted during the step
 };

@@ -37,6 +37,11 @@ WorkerMetrics::WorkerMetrics(prometheus::Registry& registry, const std::string& 
                  .Help("Tokens fed through the model by this worker")
                  .Register(registry)
                  .Add(labels);
+  page_copies_ = &prometheus::BuildCounter()
+                      .Name("accllm_worker_kv_page_copies_total")
+                      .Help("KV pages copied for copy-on-write of shared prompt prefixes")
+                      .Register(registry)
+                      .Add(labels);
   pages_used_ = &prometheus::BuildGauge()
                      .Name("accllm_worker_kv_pages_touched")
                      .Help("KV pages the last step of each model read or wrote (the server's "
@@ -84,6 +89,7 @@ void WorkerMetrics::ObserveStep(const StepStats& stats) {
   batch_tokens_->Observe(static_cast<double>(stats.tokens));
   steps_->Increment();
   tokens_->Increment(static_cast<double>(stats.tokens));
+  page_copies_->Increment(static_cast<double>(stats.page_copies));
   device_read_bytes_->Increment(static_cast<double>(stats.device.bytes_read));
   device_written_bytes_->Increment(static_cast<double>(stats.device.bytes_written));
   device_launches_->Increment(static_cast<double>(stats.device.launches));

@@ -33,6 +33,7 @@ class WorkerMetrics {
   prometheus::Counter* steps_;
   prometheus::Counter* failed_steps_;
   prometheus::Counter* tokens_;
+  prometheus::Counter* page_copies_;
   prometheus::Gauge* pages_used_;
   prometheus::Gauge* pages_total_;
   prometheus::Counter* device_read_bytes_;

@@ -56,7 +56,9 @@ class BackendWorkerTest : public ::testing::Test {
   std::vector<std::vector<int32_t>> RunThroughScheduler(const std::vector<RequestParams>& requests,
                                                         int32_t num_pages, int32_t budget,
                                                         int workers = 1, int fail_after = -1,
-                                                        int64_t* preemptions = nullptr) {
+                                                        int64_t* preemptions = nullptr,
+                                                        int* failed_steps = nullptr,
+                                                        int* lost_chunks = nullptr) {
     scheduler::FakeClock clock;
     scheduler::SchedulerOptions options;
     options.token_budget = budget;
@@ -89,6 +91,8 @@ class BackendWorkerTest : public ::testing::Test {
     absl::Status s = driver.RunUntilIdle();
     EXPECT_TRUE(s.ok()) << s;
     if (preemptions) *preemptions = sched.Counters().preemptions_total;
+    if (failed_steps) *failed_steps = flaky.empty() ? 0 : flaky[0]->failed;
+    if (lost_chunks) *lost_chunks = flaky.empty() ? 0 : flaky[0]->lost_chunks;
     return out;
   }
 
@@ -96,12 +100,18 @@ class BackendWorkerTest : public ::testing::Test {
   struct FlakyWorker : scheduler::Worker {
     FlakyWorker(scheduler::Worker* inner, int fail_after) : inner(inner), fail_after(fail_after) {}
     absl::StatusOr<scheduler::StepOutput> Step(const scheduler::StepBatch& batch) override {
-      if (fail_after >= 0 && steps++ >= fail_after) return absl::UnavailableError("worker died");
+      if (fail_after >= 0 && steps++ >= fail_after) {
+        ++failed;
+        lost_chunks += static_cast<int>(batch.chunks.size());
+        return absl::UnavailableError("worker died");
+      }
       return inner->Step(batch);
     }
     scheduler::Worker* inner;
     int fail_after;
     int steps = 0;
+    int failed = 0;       // steps it refused
+    int lost_chunks = 0;  // sequences in them (recomputed on the other worker)
   };
 
   testing::TempDir tmp_;
@@ -152,7 +162,12 @@ TEST_F(BackendWorkerTest, AWorkerDyingMidStreamLosesAndDuplicatesNothing) {
   std::vector<RequestParams> requests;
   for (int i = 0; i < 8; ++i) requests.push_back(Params(i, AttentionWindow::Lambda(4, 64), 1.0f));
   const auto healthy = RunThroughScheduler(requests, 256, 48, 2);
-  const auto failing = RunThroughScheduler(requests, 256, 48, 2, /*fail_after=*/5);
+  int failed_steps = 0, lost_chunks = 0;
+  const auto failing = RunThroughScheduler(requests, 256, 48, 2, /*fail_after=*/5, nullptr,
+                                           &failed_steps, &lost_chunks);
+  // The worker did fail, once (then it is dead to the scheduler), holding sequences.
+  EXPECT_EQ(failed_steps, 1) << "the flaky worker never failed (or was asked again after)";
+  EXPECT_GT(lost_chunks, 0) << "the failed step carried no sequence: nothing was recomputed";
   EXPECT_EQ(failing, healthy);
 }
 
