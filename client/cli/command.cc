@@ -67,13 +67,15 @@ const std::vector<Command>& AllCommands() {
       {"soak", "sustained mixed load with faults; every stream checked against its reference",
        "accllm soak --model NAME [--server ADDR] [--concurrency C] [--soak-seconds S] [--pool N]\n"
        "            [--prompt-tokens MAX] [--gen-tokens MAX] [--seed S] [--reload-at T1,T2]\n"
-       "            [--drain-at T] [--server-pid PID] [--connect-timeout SECONDS]\n\n"
+       "            [--drain-at T] [--server-pid PID] [--connect-timeout SECONDS]\n"
+       "            [--tls-ca FILE] [--token-file FILE]\n\n"
        "Computes the references of N random requests (greedy and seeded sampling) one at a\n"
        "time, then C clients draw from them for S seconds with random deadlines and cancels,\n"
        "reloading the model and draining a worker at the given seconds. Prints one JSON object:\n"
        "streams, tokens, faults seen, lost, duplicated, mismatches, RSS/fd slopes, TTFT.",
-       {"server", "connect_timeout", "concurrency", "soak_seconds", "pool", "prompt_tokens",
-        "gen_tokens", "model", "seed", "reload_at", "drain_at", "server_pid"},
+       {"server", "connect_timeout", "tls_ca", "tls_server_name", "token_file", "concurrency",
+        "soak_seconds", "pool", "prompt_tokens", "gen_tokens", "model", "seed", "reload_at",
+        "drain_at", "server_pid"},
        &RunSoak},
       {"run", "generate text or token ids in process (scheduler + engine worker)",
        "accllm run --model DIR (--prompt TEXT | --prompt-ids \"1 2 3\") [--max-tokens N]\n"
