@@ -27,6 +27,11 @@ ARM_APT_PACKAGES := g++-aarch64-linux-gnu qemu-user libabsl-dev:arm64 libhwy-dev
 # The fuzz targets (test-fuzz, fuzz): clang 14 with libFuzzer and the sanitizer runtimes.
 FUZZ_APT_PACKAGES := clang libclang-rt-14-dev
 
+# Whether a package is installed. With arm64 beside amd64 (test-aarch64), a bare name is
+# ambiguous to dpkg for packages installed in both architectures: ask for the native one too.
+INSTALLED = is_installed() { dpkg -s "$$1" >/dev/null 2>&1 || \
+  dpkg -s "$$1:$$(dpkg --print-architecture)" >/dev/null 2>&1; }; is_installed
+
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps deps-aarch64 deps-fuzz configure build test test-unit test-asan test-aarch64 \
@@ -36,7 +41,7 @@ all: build
 
 # Idempotent: installs only the packages that are missing.
 deps:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@missing=$$(for p in $(APT_PACKAGES); do $(INSTALLED) $$p || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:" $$missing; \
 	  $(SUDO) apt-get update -qq && \
@@ -73,7 +78,7 @@ test-asan: deps
 deps-aarch64:
 	@dpkg --print-foreign-architectures | grep -qx arm64 || \
 	  { $(SUDO) dpkg --add-architecture arm64 && $(SUDO) apt-get update -qq; }
-	@missing=$$(for p in $(ARM_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@missing=$$(for p in $(ARM_APT_PACKAGES); do $(INSTALLED) $$p || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:" $$missing; \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
@@ -93,7 +98,7 @@ test-aarch64: deps-aarch64
 	done
 
 deps-fuzz: deps
-	@missing=$$(for p in $(FUZZ_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@missing=$$(for p in $(FUZZ_APT_PACKAGES); do $(INSTALLED) $$p || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:" $$missing; \
 	  $(SUDO) apt-get update -qq && \
