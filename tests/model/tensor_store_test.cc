@@ -18,10 +18,9 @@
 namespace accllm {
 namespace {
 
-using ::accllm::testing::StatusIs;
-
 namespace fs = std::filesystem;
 using ::accllm::testing::ReadFileOrDie;
+using ::accllm::testing::StatusIs;
 using ::accllm::testing::TempDir;
 using ::accllm::testing::WriteFileOrDie;
 using ::testing::AllOf;

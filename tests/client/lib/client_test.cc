@@ -14,10 +14,9 @@
 namespace accllm::client {
 namespace {
 
-using ::accllm::testing::StatusIs;
-
 namespace v1 = accllm::v1;
 using ::accllm::testing::FakeAccllmServer;
+using ::accllm::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
