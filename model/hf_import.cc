@@ -31,7 +31,8 @@ absl::Status ImportHuggingFace(const std::filesystem::path& in_dir,
     return absl::InvalidArgumentError("output dtype must be F32, F16 or BF16");
   }
   if (std::filesystem::weakly_canonical(in_dir) == std::filesystem::weakly_canonical(out_dir)) {
-    return absl::InvalidArgumentError("--in and --out must be different directories");
+    return absl::InvalidArgumentError(
+        absl::StrCat("--in and --out must be different directories, both are ", out_dir.string()));
   }
   absl::StatusOr<ModelConfig> config = ReadModelConfig(in_dir / kConfigFileName);
   if (!config.ok()) return config.status();

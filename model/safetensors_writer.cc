@@ -102,10 +102,15 @@ absl::Status SafetensorsWriter::AddEntry(Entry entry) {
     overflow = false;  // holds nothing, however large the other dimensions
     nbytes = 0;
   }
-  int64_t total;
-  if (overflow || __builtin_add_overflow(data_bytes_, nbytes, &total)) {
+  if (overflow) {
     return absl::InvalidArgumentError(
         absl::StrCat("tensor \"", name, "\": shape ", shape_string, " is too large"));
+  }
+  int64_t total;
+  if (__builtin_add_overflow(data_bytes_, nbytes, &total)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tensor \"", name, "\": shape ", shape_string,
+        " would take the file's data past 2^63 - 1 bytes (", data_bytes_, " already added)"));
   }
   if (entry.nbytes >= 0 && entry.nbytes != nbytes) {
     return absl::InvalidArgumentError(

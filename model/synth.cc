@@ -74,7 +74,8 @@ absl::Status WriteSynthModel(const ModelConfig& config_in, const std::filesystem
       options.dtype.value_or(config.LinearParameterCount() < (int64_t{1} << 26) ? DType::kF32
                                                                                 : DType::kF16);
   if (!(dtype == DType::kF32 || dtype == DType::kF16 || dtype == DType::kBF16)) {
-    return absl::InvalidArgumentError("synthetic weights must be F32, F16 or BF16");
+    return absl::InvalidArgumentError(absl::StrCat(
+        "synthetic weights must be F32, F16 or BF16, got ", std::string(DTypeName(dtype))));
   }
   config.torch_dtype = dtype == DType::kF32 ? "float32" : dtype == DType::kF16 ? "float16" : "bfloat16";
 

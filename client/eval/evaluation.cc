@@ -50,7 +50,9 @@ double LogSumExp(std::span<const float> x) {
 absl::StatusOr<std::vector<std::vector<int32_t>>> SampleStreams(const LlamaModel& model,
                                                                 int32_t count, int32_t length,
                                                                 uint64_t seed) {
-  if (count <= 0) return absl::InvalidArgumentError("--streams must be positive");
+  if (count <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("--streams must be positive, got ", count));
+  }
   if (length < 2 || length > model.config().max_seq_len) {
     return absl::InvalidArgumentError(absl::StrCat("--length must be in [2, ",
                                                    model.config().max_seq_len,

@@ -3,9 +3,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/support/status_matchers.h"
+
 namespace accllm {
 namespace {
 
+using ::accllm::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 constexpr char kTinyLlama[] = R"({
@@ -69,10 +73,8 @@ class BadConfigTest : public ::testing::TestWithParam<BadConfig> {};
 
 TEST_P(BadConfigTest, GivesAnErrorNamingTheField) {
   absl::StatusOr<ModelConfig> c = ParseModelConfig(GetParam().json, "dir/config.json");
-  ASSERT_FALSE(c.ok());
-  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(c.status().message()), HasSubstr("dir/config.json"));
-  EXPECT_THAT(std::string(c.status().message()), HasSubstr(GetParam().message));
+  EXPECT_THAT(c, StatusIs(absl::StatusCode::kInvalidArgument,
+                          AllOf(HasSubstr("dir/config.json"), HasSubstr(GetParam().message))));
 }
 
 std::string With(const std::string& field, const std::string& value) {
@@ -120,8 +122,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(ModelConfigTest, ReadModelConfigNamesMissingFile) {
   absl::StatusOr<ModelConfig> c = ReadModelConfig("/nonexistent/config.json");
-  ASSERT_FALSE(c.ok());
-  EXPECT_THAT(std::string(c.status().message()), HasSubstr("/nonexistent/config.json"));
+  EXPECT_THAT(c, StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent/config.json")));
 }
 
 TEST(ModelConfigTest, LinearParameterCountOfTinyLlama) {

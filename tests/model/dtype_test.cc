@@ -1,5 +1,6 @@
 #include "model/dtype.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,9 +8,13 @@
 #include <limits>
 
 #include "model/tensor.h"
+#include "tests/support/status_matchers.h"
 
 namespace accllm {
 namespace {
+
+using ::accllm::testing::StatusIs;
+using ::testing::HasSubstr;
 
 TEST(DTypeTest, NamesRoundTrip) {
   for (DType d : {DType::kF64, DType::kF32, DType::kF16, DType::kBF16, DType::kI64, DType::kI32,
@@ -18,7 +23,8 @@ TEST(DTypeTest, NamesRoundTrip) {
     ASSERT_TRUE(back.ok());
     EXPECT_EQ(*back, d);
   }
-  EXPECT_FALSE(ParseDType("F8_E4M3").ok());
+  EXPECT_THAT(ParseDType("F8_E4M3"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"F8_E4M3\"")));
   EXPECT_EQ(DTypeSize(DType::kBF16), 2u);
 }
 
@@ -66,11 +72,13 @@ TEST(TensorTest, ConvertsFloatDtypesAndRejectsOthers) {
   TensorView t{"ids", DType::kI32, {4}, ints};
   std::vector<float> out(4);
   absl::Status s = ConvertToFloat32(t, out);
-  EXPECT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("ids"), std::string::npos);
+  EXPECT_THAT(s,
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tensor ids has dtype I32")));
   TensorView wrong{"w", DType::kF32, {5}, ints};
   std::vector<float> five(5);
-  EXPECT_FALSE(ConvertToFloat32(wrong, five).ok());
+  EXPECT_THAT(ConvertToFloat32(wrong, five),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("tensor w: 16 bytes do not match shape [5]")));
 }
 
 }  // namespace

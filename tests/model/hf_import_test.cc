@@ -10,12 +10,14 @@
 #include "model/tensor_names.h"
 #include "model/tensor_store.h"
 #include "tests/support/llama2c_fixture.h"
+#include "tests/support/status_matchers.h"
 #include "tests/support/test_env.h"
 
 namespace accllm {
 namespace {
 
 using ::accllm::testing::ReadFileOrDie;
+using ::accllm::testing::StatusIs;
 using ::accllm::testing::TempDir;
 using ::accllm::testing::WriteFileOrDie;
 using ::testing::HasSubstr;
@@ -101,8 +103,8 @@ TEST(HfImportTest, ErrorsNameWhatIsWrong) {
   ASSERT_FALSE(shard.empty());
   std::filesystem::rename(shard, tmp / "moved");
   absl::Status s = ImportHuggingFace(tmp / "hf", tmp / "out1", {});
-  EXPECT_FALSE(s.ok());
-  EXPECT_THAT(std::string(s.message()), HasSubstr(shard.filename().string()));
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kNotFound,
+                          HasSubstr("shard \"" + shard.filename().string() + "\"")));
   std::filesystem::rename(tmp / "moved", shard);
 
   // A config that is not a Llama.
@@ -113,9 +115,12 @@ TEST(HfImportTest, ErrorsNameWhatIsWrong) {
   WriteFileOrDie(tmp / "hf" / "config.json", config);
 
   // Same directory in and out.
-  EXPECT_FALSE(ImportHuggingFace(tmp / "hf", tmp / "hf", {}).ok());
+  EXPECT_THAT(ImportHuggingFace(tmp / "hf", tmp / "hf", {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("different directories, both are " + (tmp / "hf").string())));
   // No such directory.
-  EXPECT_FALSE(ImportHuggingFace(tmp / "none", tmp / "out3", {}).ok());
+  EXPECT_THAT(ImportHuggingFace(tmp / "none", tmp / "out3", {}),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("none/config.json")));
   EXPECT_TRUE(ImportHuggingFace(tmp / "hf", tmp / "out4", {}).ok());
 }
 

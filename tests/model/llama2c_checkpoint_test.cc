@@ -8,12 +8,14 @@
 #include "model/model_dir.h"
 #include "model/tensor_names.h"
 #include "tests/support/llama2c_fixture.h"
+#include "tests/support/status_matchers.h"
 #include "tests/support/test_env.h"
 
 namespace accllm {
 namespace {
 
 using ::accllm::testing::ReadFileOrDie;
+using ::accllm::testing::StatusIs;
 using ::accllm::testing::TempDir;
 using ::accllm::testing::WriteFileOrDie;
 using ::testing::HasSubstr;
@@ -109,13 +111,13 @@ TEST_F(CorruptCheckpointTest, ImpossibleHeaderFields) {
 
 TEST_F(CorruptCheckpointTest, MissingFile) {
   absl::Status s = ReadLlama2cCheckpoint(tmp_ / "nope.bin").status();
-  EXPECT_FALSE(s.ok());
-  EXPECT_THAT(std::string(s.message()), HasSubstr("nope.bin"));
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kNotFound, HasSubstr("nope.bin")));
 }
 
 TEST_F(CorruptCheckpointTest, ImportOfACorruptFileWritesNothing) {
   WriteFileOrDie(tmp_ / "bad.bin", bytes_.substr(0, 100));
-  EXPECT_FALSE(ImportLlama2c(tmp_ / "bad.bin", tmp_ / "out", {}).ok());
+  EXPECT_THAT(ImportLlama2c(tmp_ / "bad.bin", tmp_ / "out", {}),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("bad.bin: 100 bytes")));
   EXPECT_FALSE(std::filesystem::exists(tmp_ / "out" / "config.json"));
 }
 

@@ -9,14 +9,17 @@
 #include <fstream>  // std::ifstream
 #include <string>
 
-#include "absl/status/status.h"      // absl::StatusCode
+#include "absl/status/status.h"  // absl::StatusCode
+#include "tests/support/status_matchers.h"
 #include "tests/support/test_env.h"  // TempDir, WriteFileOrDie
 
 namespace accllm {
 namespace {
 
+using ::accllm::testing::StatusIs;
 using ::accllm::testing::TempDir;
 using ::accllm::testing::WriteFileOrDie;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 std::string AsString(std::span<const std::byte> bytes) {
@@ -70,18 +73,17 @@ TEST(MappedFileTest, EmptyFileHasNoBytes) {
 TEST(MappedFileTest, MissingFileIsNotFoundNamingPathAndReason) {
   TempDir dir;
   absl::StatusOr<std::shared_ptr<const MappedFile>> file = MappedFile::Open(dir / "nope.bin");
-  ASSERT_FALSE(file.ok());
-  EXPECT_EQ(file.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(file.status().message(), HasSubstr((dir / "nope.bin").string()));
-  EXPECT_THAT(file.status().message(), HasSubstr("No such file or directory"));
+  EXPECT_THAT(file,
+              StatusIs(absl::StatusCode::kNotFound, AllOf(HasSubstr((dir / "nope.bin").string()),
+                                                          HasSubstr("No such file or directory"))));
 }
 
 TEST(MappedFileTest, RejectsDirectory) {
   TempDir dir;
   absl::StatusOr<std::shared_ptr<const MappedFile>> file = MappedFile::Open(dir.path());
-  ASSERT_FALSE(file.ok());
-  EXPECT_THAT(file.status().message(), HasSubstr(dir.path().string()));
-  EXPECT_THAT(file.status().message(), HasSubstr("not a regular file"));
+  EXPECT_THAT(file,
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr(dir.path().string()), HasSubstr("not a regular file"))));
 }
 
 TEST(MappedFileTest, UnreadableFileIsPermissionDenied) {
@@ -90,9 +92,8 @@ TEST(MappedFileTest, UnreadableFileIsPermissionDenied) {
   WriteFileOrDie(dir / "secret", "x");
   ASSERT_EQ(::chmod((dir / "secret").c_str(), 0), 0);
   absl::StatusOr<std::shared_ptr<const MappedFile>> file = MappedFile::Open(dir / "secret");
-  ASSERT_FALSE(file.ok());
-  EXPECT_EQ(file.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(file.status().message(), HasSubstr((dir / "secret").string()));
+  EXPECT_THAT(file,
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr((dir / "secret").string())));
 }
 
 // Writers replace files by rename, so a live mapping keeps the old contents.

@@ -9,14 +9,17 @@
 #include "model/tensor_names.h"
 #include "model/tensor_store.h"
 #include "tests/support/llama2c_fixture.h"
+#include "tests/support/status_matchers.h"
 #include "tests/support/test_env.h"
 
 namespace accllm {
 namespace {
 
 using ::accllm::testing::ReadFileOrDie;
+using ::accllm::testing::StatusIs;
 using ::accllm::testing::TempDir;
 using ::accllm::testing::WriteFileOrDie;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 // A good model directory, and a way to rewrite its tensors with one changed.
@@ -62,23 +65,23 @@ TEST_F(ModelDirTest, OpensAGoodDirectory) {
 TEST_F(ModelDirTest, MissingTensorIsNamed) {
   Rewrite(LinearName(1, LayerLinear::kUp), DType::kF32, {}, /*drop=*/true);
   absl::StatusOr<ModelDir> dir = OpenModelDir(tmp_ / "m");
-  ASSERT_FALSE(dir.ok());
-  EXPECT_THAT(std::string(dir.status().message()), HasSubstr("model.layers.1.mlp.up_proj.weight"));
+  EXPECT_THAT(dir, StatusIs(absl::StatusCode::kNotFound,
+                            HasSubstr("no tensor \"model.layers.1.mlp.up_proj.weight\"")));
 }
 
 TEST_F(ModelDirTest, WrongShapeIsNamedWithBothShapes) {
   Rewrite(LinearName(0, LayerLinear::kK), DType::kF32, {16, 31});
   absl::StatusOr<ModelDir> dir = OpenModelDir(tmp_ / "m");
-  ASSERT_FALSE(dir.ok());
-  EXPECT_THAT(std::string(dir.status().message()), HasSubstr("[16, 31]"));
-  EXPECT_THAT(std::string(dir.status().message()), HasSubstr("[16, 32]"));
+  EXPECT_THAT(dir, StatusIs(absl::StatusCode::kInvalidArgument,
+                            AllOf(HasSubstr("model.layers.0.self_attn.k_proj.weight"),
+                                  HasSubstr("[16, 31]"), HasSubstr("[16, 32]"))));
 }
 
 TEST_F(ModelDirTest, IntegerWeightsAreRejected) {
   Rewrite(kFinalNormName, DType::kI32, {32});
   absl::StatusOr<ModelDir> dir = OpenModelDir(tmp_ / "m");
-  ASSERT_FALSE(dir.ok());
-  EXPECT_THAT(std::string(dir.status().message()), HasSubstr("I32"));
+  EXPECT_THAT(dir, StatusIs(absl::StatusCode::kInvalidArgument,
+                            HasSubstr("tensor \"model.norm.weight\" has dtype I32")));
 }
 
 TEST_F(ModelDirTest, ConfigInconsistentWithTensors) {
@@ -87,23 +90,26 @@ TEST_F(ModelDirTest, ConfigInconsistentWithTensors) {
   config.replace(config.find(from), from.size(), "\"intermediate_size\": 96");
   WriteFileOrDie(tmp_ / "m" / "config.json", config);
   absl::StatusOr<ModelDir> dir = OpenModelDir(tmp_ / "m");
-  ASSERT_FALSE(dir.ok());
-  EXPECT_THAT(std::string(dir.status().message()), HasSubstr("config.json implies"));
+  EXPECT_THAT(dir, StatusIs(absl::StatusCode::kInvalidArgument,
+                            AllOf(HasSubstr("model.layers.0.mlp.gate_proj.weight"),
+                                  HasSubstr("config.json implies [96, 32]"))));
 }
 
 TEST_F(ModelDirTest, MissingConfigOrWeightsOrDirectory) {
-  EXPECT_FALSE(OpenModelDir(tmp_ / "nowhere").ok());
+  EXPECT_THAT(OpenModelDir(tmp_ / "nowhere"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("nowhere is not a model directory")));
   std::filesystem::remove(tmp_ / "m" / "model.safetensors");
-  EXPECT_FALSE(OpenModelDir(tmp_ / "m").ok());
+  EXPECT_THAT(OpenModelDir(tmp_ / "m"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("neither model.safetensors")));
   std::filesystem::remove(tmp_ / "m" / "config.json");
   absl::StatusOr<ModelDir> dir = OpenModelDir(tmp_ / "m");
-  ASSERT_FALSE(dir.ok());
-  EXPECT_THAT(std::string(dir.status().message()), HasSubstr("config.json"));
+  EXPECT_THAT(dir, StatusIs(absl::StatusCode::kNotFound, HasSubstr("m/config.json")));
 }
 
 TEST_F(ModelDirTest, BrokenTokenizerIsAnErrorNotSilence) {
   WriteFileOrDie(tmp_ / "m" / "tokenizer.bin", "\x01\x02");
-  EXPECT_FALSE(OpenModelDir(tmp_ / "m").ok());
+  EXPECT_THAT(OpenModelDir(tmp_ / "m"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("tokenizer.bin is 2 bytes")));
 }
 
 }  // namespace

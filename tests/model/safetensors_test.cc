@@ -12,14 +12,17 @@
 #include <string>
 #include <vector>
 
-#include "absl/status/status.h"      // absl::StatusCode
+#include "absl/status/status.h"  // absl::StatusCode
+#include "tests/support/status_matchers.h"
 #include "tests/support/test_env.h"  // TempDir, WriteFileOrDie
 
 namespace accllm {
 namespace {
 
+using ::accllm::testing::StatusIs;
 using ::accllm::testing::TempDir;
 using ::accllm::testing::WriteFileOrDie;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -54,9 +57,7 @@ class Scratch {
   void ExpectError(const std::string& bytes, absl::StatusCode code,
                    std::initializer_list<std::string> parts) {
     absl::StatusOr<std::unique_ptr<SafetensorsFile>> file = Open(bytes);
-    ASSERT_FALSE(file.ok()) << "opened a bad file";
-    EXPECT_EQ(file.status().code(), code) << file.status();
-    EXPECT_THAT(file.status().message(), HasSubstr(path().string()));
+    ASSERT_THAT(file, StatusIs(code, HasSubstr(path().string())));
     for (const std::string& part : parts) EXPECT_THAT(file.status().message(), HasSubstr(part));
   }
 
@@ -171,10 +172,8 @@ TEST(SafetensorsFileTest, GetUnknownTensorIsNotFoundNamingFileAndTensor) {
   absl::StatusOr<std::unique_ptr<SafetensorsFile>> file = scratch.Open(FileBytes("{}"));
   ASSERT_TRUE(file.ok()) << file.status();
   absl::StatusOr<TensorView> t = (*file)->Get("lm_head.weight");
-  ASSERT_FALSE(t.ok());
-  EXPECT_EQ(t.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(t.status().message(), HasSubstr(scratch.path().string()));
-  EXPECT_THAT(t.status().message(), HasSubstr("\"lm_head.weight\""));
+  EXPECT_THAT(t, StatusIs(absl::StatusCode::kNotFound, AllOf(HasSubstr(scratch.path().string()),
+                                                             HasSubstr("\"lm_head.weight\""))));
 }
 
 TEST(SafetensorsFileTest, ViewsStayValidAfterTheFileIsRemoved) {
@@ -213,10 +212,8 @@ TEST(SafetensorsFileTest, RejectsHeaderOverOneHundredMiB) {
   WriteFileOrDie(scratch.path(), prefix);
   std::filesystem::resize_file(scratch.path(), 8 + len);  // sparse: costs no disk
   absl::StatusOr<std::unique_ptr<SafetensorsFile>> file = SafetensorsFile::Open(scratch.path());
-  ASSERT_FALSE(file.ok());
-  EXPECT_EQ(file.status().code(), kInvalidArgument) << file.status();
-  EXPECT_THAT(file.status().message(), HasSubstr(scratch.path().string()));
-  EXPECT_THAT(file.status().message(), HasSubstr("exceeds the limit"));
+  EXPECT_THAT(file, StatusIs(kInvalidArgument, AllOf(HasSubstr(scratch.path().string()),
+                                                     HasSubstr("exceeds the limit"))));
 }
 
 TEST(SafetensorsFileTest, RejectsEmptyHeader) {
@@ -289,10 +286,8 @@ void ExpectBadEntries(const std::vector<BadEntryCase>& cases) {
     SCOPED_TRACE(c.entry);
     absl::StatusOr<std::unique_ptr<SafetensorsFile>> file =
         scratch.Open(FileBytes(R"({"t":)" + c.entry + "}", c.data));
-    ASSERT_FALSE(file.ok());
-    EXPECT_EQ(file.status().code(), c.code) << file.status();
-    EXPECT_THAT(file.status().message(), HasSubstr(scratch.path().string()));
-    EXPECT_THAT(file.status().message(), HasSubstr("tensor \"t\""));
+    ASSERT_THAT(file, StatusIs(c.code, AllOf(HasSubstr(scratch.path().string()),
+                                             HasSubstr("tensor \"t\""))));
     for (const std::string& part : c.parts) EXPECT_THAT(file.status().message(), HasSubstr(part));
   }
 }
@@ -516,7 +511,9 @@ TEST(SafetensorsFileTest, SurvivesTruncationAndCorruption) {
                 "0123456789abcdef");
   ASSERT_TRUE(scratch.Open(valid).ok());
   for (size_t n = 0; n < valid.size(); ++n) {
-    EXPECT_FALSE(scratch.Open(valid.substr(0, n)).ok()) << "prefix of " << n << " bytes";
+    EXPECT_THAT(scratch.Open(valid.substr(0, n)),
+                StatusIs(kDataLoss, HasSubstr(scratch.path().string())))
+        << "prefix of " << n << " bytes";
   }
   std::mt19937 rng(1234);
   for (int i = 0; i < 2000; ++i) {

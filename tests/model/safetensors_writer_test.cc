@@ -12,15 +12,17 @@
 #include <string>
 #include <vector>
 
-#include "absl/status/status.h"      // absl::StatusCode
-#include "absl/strings/str_cat.h"    // absl::StrCat
-#include "model/safetensors.h"       // SafetensorsFile
+#include "absl/status/status.h"    // absl::StatusCode
+#include "absl/strings/str_cat.h"  // absl::StrCat
+#include "model/safetensors.h"     // SafetensorsFile
+#include "tests/support/status_matchers.h"
 #include "tests/support/test_env.h"  // TempDir, ReadFileOrDie
 
 namespace accllm {
 namespace {
 
 using ::accllm::testing::ReadFileOrDie;
+using ::accllm::testing::StatusIs;
 using ::accllm::testing::TempDir;
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
@@ -205,8 +207,10 @@ TEST(SafetensorsWriterTest, AddRejectsBadNames) {
   EXPECT_EQ(not_utf8.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(not_utf8.message(), HasSubstr("UTF-8"));
   // Overlong encoding of '/' and an encoded surrogate are not UTF-8 either.
-  EXPECT_FALSE(writer.Add("\xc0\xaf", DType::kF32, {1}, Bytes(v)).ok());
-  EXPECT_FALSE(writer.Add("\xed\xa0\x80", DType::kF32, {1}, Bytes(v)).ok());
+  EXPECT_THAT(writer.Add("\xc0\xaf", DType::kF32, {1}, Bytes(v)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is not UTF-8")));
+  EXPECT_THAT(writer.Add("\xed\xa0\x80", DType::kF32, {1}, Bytes(v)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is not UTF-8")));
   EXPECT_TRUE(writer.Add("caf\xc3\xa9", DType::kF32, {1}, Bytes(v)).ok());
 
   EXPECT_THAT(writer.TensorNames(), ElementsAre("w", "caf\xc3\xa9"));
@@ -220,7 +224,9 @@ TEST(SafetensorsWriterTest, AddRejectsDataThatDoesNotMatchShape) {
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("tensor \"layer.weight\": 12 bytes of data but F32 [2, 2] "
                                      "needs 16"));
-  EXPECT_FALSE(writer.Add("scalar", DType::kF32, {}, {}).ok());
+  EXPECT_THAT(writer.Add("scalar", DType::kF32, {}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("tensor \"scalar\": 0 bytes of data but F32 [] needs 4")));
   EXPECT_EQ(writer.size(), 0u);
   EXPECT_EQ(writer.data_bytes(), 0);
 }
@@ -240,9 +246,13 @@ TEST(SafetensorsWriterTest, AddRejectsBadShapes) {
   ASSERT_TRUE(writer.AddGenerated("big1", DType::kU8, {int64_t{1} << 62}, [](auto) {}).ok());
   ASSERT_TRUE(writer.AddGenerated("big2", DType::kU8, {(int64_t{1} << 62) - 1}, [](auto) {}).ok());
   EXPECT_EQ(writer.data_bytes(), INT64_MAX);
-  EXPECT_FALSE(writer.AddGenerated("big3", DType::kU8, {1}, [](auto) {}).ok());
+  EXPECT_THAT(writer.AddGenerated("big3", DType::kU8, {1}, [](auto) {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("tensor \"big3\": shape [1] would take the file's data past")));
 
-  EXPECT_FALSE(writer.AddGenerated("no_fill", DType::kU8, {1}, nullptr).ok());
+  EXPECT_THAT(writer.AddGenerated("no_fill", DType::kU8, {1}, nullptr),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("tensor \"no_fill\": no fill function")));
 }
 
 TEST(SafetensorsWriterTest, GeneratedTensorsAreFilledDuringWriteWithExactSizes) {

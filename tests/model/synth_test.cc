@@ -6,11 +6,13 @@
 #include "model/model_dir.h"
 #include "model/tensor.h"
 #include "model/tensor_names.h"
+#include "tests/support/status_matchers.h"
 #include "tests/support/test_env.h"
 
 namespace accllm {
 namespace {
 
+using ::accllm::testing::StatusIs;
 using ::testing::HasSubstr;
 
 TEST(SynthTest, KnownShapesHaveTheRealDimensions) {
@@ -67,7 +69,8 @@ TEST(SynthTest, HalfPrecisionOption) {
   absl::StatusOr<ModelDir> dir = OpenModelDir(tmp / "m");
   ASSERT_TRUE(dir.ok()) << dir.status();
   EXPECT_EQ(dir->tensors->Get(kEmbeddingName)->dtype, DType::kBF16);
-  EXPECT_FALSE(WriteSynthModel(*c, tmp / "x", {.dtype = DType::kI8}).ok());
+  EXPECT_THAT(WriteSynthModel(*c, tmp / "x", {.dtype = DType::kI8}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("got I8")));
 }
 
 }  // namespace

@@ -10,8 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "absl/status/status.h"      // absl::StatusCode
-#include "absl/strings/str_cat.h"    // absl::StrCat
+#include "absl/status/status.h"    // absl::StatusCode
+#include "absl/strings/str_cat.h"  // absl::StrCat
+#include "tests/support/status_matchers.h"
 #include "tests/support/test_env.h"  // TempDir, ReadFileOrDie, WriteFileOrDie
 
 namespace accllm {
@@ -19,8 +20,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::accllm::testing::ReadFileOrDie;
+using ::accllm::testing::StatusIs;
 using ::accllm::testing::TempDir;
 using ::accllm::testing::WriteFileOrDie;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -125,15 +128,11 @@ TEST(TensorStoreTest, IndexWinsOverSingleFile) {
 TEST(TensorStoreTest, EmptyDirIsNotFoundNamingTheDir) {
   TempDir dir;
   absl::StatusOr<std::unique_ptr<TensorStore>> store = TensorStore::OpenDir(dir.path());
-  ASSERT_FALSE(store.ok());
-  EXPECT_EQ(store.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(store.status().message(), HasSubstr(dir.path().string()));
-  EXPECT_THAT(store.status().message(), HasSubstr("model.safetensors"));
+  EXPECT_THAT(store, StatusIs(absl::StatusCode::kNotFound, AllOf(HasSubstr(dir.path().string()),
+                                                                 HasSubstr("model.safetensors"))));
 
   store = TensorStore::OpenDir(dir / "missing");
-  ASSERT_FALSE(store.ok());
-  EXPECT_EQ(store.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(store.status().message(), HasSubstr((dir / "missing").string()));
+  EXPECT_THAT(store, StatusIs(absl::StatusCode::kNotFound, HasSubstr((dir / "missing").string())));
 }
 
 TEST(TensorStoreTest, GetUnknownTensorIsNotFoundNamingDirAndTensor) {
@@ -143,19 +142,16 @@ TEST(TensorStoreTest, GetUnknownTensorIsNotFoundNamingDirAndTensor) {
   std::unique_ptr<TensorStore> store = OpenOrDie(dir.path());
   ASSERT_NE(store, nullptr);
   absl::StatusOr<TensorView> t = store->Get("lm_head.weight");
-  ASSERT_FALSE(t.ok());
-  EXPECT_EQ(t.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(t.status().message(), HasSubstr(dir.path().string()));
-  EXPECT_THAT(t.status().message(), HasSubstr("\"lm_head.weight\""));
+  EXPECT_THAT(t, StatusIs(absl::StatusCode::kNotFound,
+                          AllOf(HasSubstr(dir.path().string()), HasSubstr("\"lm_head.weight\""))));
 }
 
 TEST(TensorStoreTest, CorruptSingleFileNamesTheFile) {
   TempDir dir;
   WriteFileOrDie(dir / "model.safetensors", "short");
   absl::StatusOr<std::unique_ptr<TensorStore>> store = TensorStore::OpenDir(dir.path());
-  ASSERT_FALSE(store.ok());
-  EXPECT_EQ(store.status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_THAT(store.status().message(), HasSubstr((dir / "model.safetensors").string()));
+  EXPECT_THAT(store, StatusIs(absl::StatusCode::kDataLoss,
+                              HasSubstr((dir / "model.safetensors").string())));
 }
 
 // ---- Index errors --------------------------------------------------------------------------
@@ -170,10 +166,7 @@ class TensorStoreIndexTest : public ::testing::Test {
     SCOPED_TRACE(index);
     WriteFileOrDie(dir_ / "model.safetensors.index.json", index);
     absl::StatusOr<std::unique_ptr<TensorStore>> store = TensorStore::OpenDir(dir_.path());
-    ASSERT_FALSE(store.ok());
-    EXPECT_EQ(store.status().code(), code) << store.status();
-    EXPECT_THAT(store.status().message(),
-                HasSubstr((dir_ / "model.safetensors.index.json").string()));
+    ASSERT_THAT(store, StatusIs(code, HasSubstr((dir_ / "model.safetensors.index.json").string())));
     for (const std::string& part : parts) EXPECT_THAT(store.status().message(), HasSubstr(part));
   }
 

@@ -1,15 +1,20 @@
 #include "quant/calibration.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <vector>
 
-#include "quant/layer_error.h"       // RelativeOutputError
+#include "quant/layer_error.h"  // RelativeOutputError
+#include "tests/support/status_matchers.h"
 #include "tests/support/test_env.h"  // TempDir, WriteFileOrDie
 
 namespace accllm {
 namespace {
+
+using ::accllm::testing::StatusIs;
+using ::testing::HasSubstr;
 
 // The error from the inputs' second moment equals the one computed on the inputs themselves.
 TEST(CalibrationTest, MomentErrorMatchesErrorOnSamples) {
@@ -43,8 +48,10 @@ TEST(CalibrationTest, SitesAreSharedAndOnlyRecordedOnce) {
   EXPECT_EQ(stats.Fit(1, LayerLinear::kO).samples(), 0);
   EXPECT_EQ(stats.HeldOut(1, LayerLinear::kDown).cols(), 6);
   EXPECT_EQ(stats.HeldOut(1, LayerLinear::kDown).samples(), 1);
-  EXPECT_FALSE(stats.Add(2, LayerLinear::kQ, x4, false).ok());
-  EXPECT_FALSE(stats.Add(0, LayerLinear::kQ, x6, false).ok());
+  EXPECT_THAT(stats.Add(2, LayerLinear::kQ, x4, false),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no decoder layer 2")));
+  EXPECT_THAT(stats.Add(0, LayerLinear::kQ, x6, false),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("holds 6 values")));
 }
 
 TEST(CalibrationTest, ReadsOneSequencePerLineAndNamesBadItems) {
@@ -55,10 +62,12 @@ TEST(CalibrationTest, ReadsOneSequencePerLineAndNamesBadItems) {
   EXPECT_EQ(*seqs, (std::vector<std::vector<int32_t>>{{1, 2, 3}, {4, 5}}));
   testing::WriteFileOrDie(tmp / "bad.txt", "1 2\n3 10\n");
   auto bad = ReadCalibrationFile(tmp / "bad.txt", 10, 8);
-  EXPECT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("bad.txt:2"), std::string::npos) << bad.status();
-  EXPECT_FALSE(ReadCalibrationFile(tmp / "ok.txt", 10, 2).ok());  // longer than the context
-  EXPECT_FALSE(ReadCalibrationFile(tmp / "missing.txt", 10, 8).ok());
+  EXPECT_THAT(bad, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bad.txt:2: \"10\"")));
+  EXPECT_THAT(ReadCalibrationFile(tmp / "ok.txt", 10, 2),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("ok.txt:1: 3 tokens")));  // longer than the context
+  EXPECT_THAT(ReadCalibrationFile(tmp / "missing.txt", 10, 8),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("missing.txt")));
 }
 
 }  // namespace

@@ -12,11 +12,13 @@
 #include "quant/rtn.h"                    // QuantizeRtn
 #include "quant/sparse24.h"               // Is24Pattern, WandaMask24, InputFeatureNorms
 #include "tests/quant/quant_test_util.h"  // RandomNormal
+#include "tests/support/status_matchers.h"
 
 namespace accllm {
 namespace {
 
 using ::accllm::testing::RandomNormal;
+using ::accllm::testing::StatusIs;
 using ::testing::HasSubstr;
 
 // Inputs with a strong low-rank component (LLM activations are highly correlated across
@@ -88,7 +90,8 @@ TEST(HessianTest, UpperCholeskyOfInverseInvertsH) {
   std::vector<double> singular(static_cast<size_t>(n * n), 0.0);
   EXPECT_THAT(UpperCholeskyOfInverse(singular, n).status().message(),
               HasSubstr("not positive definite"));
-  EXPECT_FALSE(acc.Add(std::vector<float>(5), 1).ok());
+  EXPECT_THAT(acc.Add(std::vector<float>(5), 1),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("holds 5 values")));
 }
 
 TEST(GptqTest, LowersOutputErrorVsRtnAtEveryWidth) {
@@ -214,7 +217,9 @@ TEST(LayerErrorTest, RelativeOutputError) {
   absl::StatusOr<double> e = RelativeOutputError(w, w_hat, 2, 2, x, 1);
   ASSERT_TRUE(e.ok());
   EXPECT_DOUBLE_EQ(*e, 0.5);
-  EXPECT_FALSE(RelativeOutputError(w, w_hat, 2, 2, x, 2).ok());
+  EXPECT_THAT(RelativeOutputError(w, w_hat, 2, 2, x, 2),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("activations of 2 values (2 samples)")));
 }
 
 }  // namespace

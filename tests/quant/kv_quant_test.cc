@@ -1,5 +1,6 @@
 #include "quant/kv_quant.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,9 +9,13 @@
 #include "model/dtype.h"                  // HalfToFloat
 #include "quant/hadamard.h"               // HadamardTransform
 #include "tests/quant/quant_test_util.h"  // RandomNormal, MaxAbsDiff, RelativeL2
+#include "tests/support/status_matchers.h"
 
 namespace accllm {
 namespace {
+
+using ::accllm::testing::StatusIs;
+using ::testing::HasSubstr;
 
 using ::accllm::testing::MaxAbsDiff;
 using ::accllm::testing::RandomNormal;
@@ -103,7 +108,8 @@ TEST(KvQuantTest, SinkTokensStayFp16) {
   EXPECT_FALSE(f.QuantizedAt(100));
   EXPECT_TRUE(ValidateKvFormat(f).ok());
   f.bits = 3;
-  EXPECT_FALSE(ValidateKvFormat(f).ok());
+  EXPECT_THAT(ValidateKvFormat(f),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("kv bits 3")));
 }
 
 TEST(HadamardTest, OrthogonalSelfInverseAndBlocks) {

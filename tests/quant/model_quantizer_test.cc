@@ -18,13 +18,15 @@
 #include "quant/quantized_linear_io.h"            // ReadQuantizedLinear
 #include "quant/rotation.h"                       // Rotation
 #include "tests/support/llama2c_fixture.h"        // WriteRandomLlama2c
-#include "tests/support/test_env.h"               // TempDir
-#include "workers/engine/kv_factory.h"            // MakeSequenceKv
-#include "workers/engine/llama_model.h"           // LlamaModel
+#include "tests/support/status_matchers.h"
+#include "tests/support/test_env.h"      // TempDir
+#include "workers/engine/kv_factory.h"   // MakeSequenceKv
+#include "workers/engine/llama_model.h"  // LlamaModel
 
 namespace accllm {
 namespace {
 
+using ::accllm::testing::StatusIs;
 using ::accllm::testing::TempDir;
 using ::testing::HasSubstr;
 
@@ -270,11 +272,19 @@ TEST(LayerConfigTest, GlobsAndStrictParsing) {
   EXPECT_FALSE(GlobMatch("model.layers.*.mlp.down_proj", "model.layers.1.mlp.up_proj"));
   EXPECT_TRUE(GlobMatch("*", "x"));
   EXPECT_TRUE(GlobMatch("a?c", "abc"));
-  EXPECT_FALSE(ParseLayerConfig(R"({"layers": {"x": {"bitz": 4}}})", "f").ok());
-  EXPECT_FALSE(ParseLayerConfig(R"({"layers": {"x": "half"}})", "f").ok());
-  EXPECT_FALSE(ParseLayerConfig(R"({"layers": {"x": {"scheme": "log"}}})", "f").ok());
-  EXPECT_FALSE(ParseLayerConfig(R"({"defaults": {}})", "f").ok());
-  EXPECT_FALSE(ParseLayerConfig("{", "f").ok());
+  EXPECT_THAT(ParseLayerConfig(R"({"layers": {"x": {"bitz": 4}}})", "f"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("f: layers[\"x\"]: unknown field \"bitz\"")));
+  EXPECT_THAT(ParseLayerConfig(R"({"layers": {"x": "half"}})", "f"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("f: layers[\"x\"]: must be an object")));
+  EXPECT_THAT(ParseLayerConfig(R"({"layers": {"x": {"scheme": "log"}}})", "f"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("f: layers[\"x\"].scheme")));
+  EXPECT_THAT(
+      ParseLayerConfig(R"({"defaults": {}})", "f"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("f: unknown field \"defaults\"")));
+  EXPECT_THAT(ParseLayerConfig("{", "f"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("f: not valid JSON")));
   absl::StatusOr<LayerConfig> lc =
       ParseLayerConfig(R"({"layers": {"a.*": {"bits": 8}, "a.b": {"bits": 3}}})", "f");
   ASSERT_TRUE(lc.ok());

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tests/quant/quant_test_util.h"  // MatVec, MaxAbsDiff, RandomNormal, RelativeL2
+#include "tests/support/status_matchers.h"
 
 namespace accllm {
 namespace {
@@ -15,6 +16,7 @@ using ::accllm::testing::MatVec;
 using ::accllm::testing::MaxAbsDiff;
 using ::accllm::testing::RandomNormal;
 using ::accllm::testing::RelativeL2;
+using ::accllm::testing::StatusIs;
 using ::testing::HasSubstr;
 
 double MaxOverRms(std::span<const float> w) {
@@ -89,7 +91,8 @@ TEST(RotationTest, MatrixAndFromMatrix) {
   std::vector<float> bad = m;
   bad[3] += 0.5f;
   EXPECT_THAT(Rotation::FromMatrix(bad, 16).status().message(), HasSubstr("not orthogonal"));
-  EXPECT_FALSE(Rotation::FromMatrix(m, 15).ok());
+  EXPECT_THAT(Rotation::FromMatrix(m, 15),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("expected [15, 15]")));
   // The seeded Hadamard is reproducible (the engine regenerates it online).
   EXPECT_EQ(Rotation::Hadamard(16, 4).Matrix(), m);
   EXPECT_NE(Rotation::Hadamard(16, 5).Matrix(), m);

@@ -8,10 +8,12 @@
 #include <vector>
 
 #include "quant/bit_pack.h"  // PackCodes, UnpackCodes, PaddingIsZero
+#include "tests/support/status_matchers.h"
 
 namespace accllm {
 namespace {
 
+using ::accllm::testing::StatusIs;
 using ::testing::HasSubstr;
 
 WeightFormat Format(int bits, int group, Sparsity sp = Sparsity::kDense,
@@ -75,7 +77,8 @@ TEST(PackedLayoutTest, RejectsBadFormatsAndShapes) {
               HasSubstr("multiple of 4"));
   EXPECT_THAT(ComputePackedLayout(Format(2, 64, Sparsity::k2of4), 4, 66).status().message(),
               HasSubstr("(66)"));
-  EXPECT_FALSE(ComputePackedLayout(Format(2, 64), 0, 64).ok());
+  EXPECT_THAT(ComputePackedLayout(Format(2, 64), 0, 64),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("[0, 64]")));
 }
 
 TEST(WeightFormatTest, NamesRoundTrip) {
@@ -85,8 +88,10 @@ TEST(WeightFormatTest, NamesRoundTrip) {
   for (Sparsity s : {Sparsity::kDense, Sparsity::k2of4}) {
     EXPECT_EQ(*ParseSparsity(SparsityName(s)), s);
   }
-  EXPECT_FALSE(ParseWeightScheme("log").ok());
-  EXPECT_FALSE(ParseSparsity("1:2").ok());
+  EXPECT_THAT(ParseWeightScheme("log"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("weight scheme \"log\"")));
+  EXPECT_THAT(ParseSparsity("1:2"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("sparsity \"1:2\"")));
   EXPECT_EQ(Format(2, 64, Sparsity::k2of4).ToString(), "w2 uniform g64 2:4");
   WeightFormat integer = Format(2, 64, Sparsity::k2of4);
   integer.zero_point = ZeroPoint::kInteger;
@@ -94,7 +99,8 @@ TEST(WeightFormatTest, NamesRoundTrip) {
   for (ZeroPoint z : {ZeroPoint::kFractional, ZeroPoint::kInteger}) {
     EXPECT_EQ(*ParseZeroPoint(ZeroPointName(z)), z);
   }
-  EXPECT_FALSE(ParseZeroPoint("half").ok());
+  EXPECT_THAT(ParseZeroPoint("half"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("zero point \"half\"")));
   EXPECT_TRUE(ValidateWeightFormat(integer).ok());
   integer.scheme = WeightScheme::kPow2;
   EXPECT_THAT(std::string(ValidateWeightFormat(integer).message()),

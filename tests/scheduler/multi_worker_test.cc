@@ -1,4 +1,6 @@
 // Several workers: routing, stickiness, and recompute after worker failure.
+#include <gmock/gmock.h>
+
 #include <map>     // std::map
 #include <string>  // std::string
 #include <vector>  // std::vector
@@ -6,9 +8,13 @@
 #include "gtest/gtest.h"              // TEST, EXPECT_*
 #include "scheduler/scheduler.h"      // Scheduler
 #include "tests/scheduler/harness.h"  // Harness, Prompt, Pool
+#include "tests/support/status_matchers.h"
 
 namespace accllm::scheduler::testing {
 namespace {
+
+using ::accllm::testing::StatusIs;
+using ::testing::HasSubstr;
 
 RequestParams Params(int64_t prompt_len, int32_t max_tokens, uint64_t salt) {
   RequestParams p;
@@ -68,7 +74,8 @@ TEST(MultiWorkerTest, ADrainingWorkerTakesNothingNewAndFinishesWhatItHolds) {
   EXPECT_EQ(h.scheduler.WorkerOf(first), 0);  // held requests stay and finish on the drained one
   h.RunUntilIdle();
   h.ExpectAllMatchReference();
-  EXPECT_FALSE(h.scheduler.SetDraining(7, true).ok());
+  EXPECT_THAT(h.scheduler.SetDraining(7, true),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("worker 7")));
 }
 
 TEST(MultiWorkerTest, FailPendingEndsRequestsNoWorkerHoldsAndOnlyThose) {

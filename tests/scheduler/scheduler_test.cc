@@ -1,6 +1,8 @@
 // Scheduler policies on one worker, checked against the fake model run alone.
 #include "scheduler/scheduler.h"
 
+#include <gmock/gmock.h>
+
 #include <algorithm>  // std::find
 #include <chrono>     // std::chrono::seconds
 #include <set>        // std::set
@@ -9,9 +11,13 @@
 
 #include "gtest/gtest.h"              // TEST, EXPECT_*
 #include "tests/scheduler/harness.h"  // Harness, Prompt, Pool
+#include "tests/support/status_matchers.h"
 
 namespace accllm::scheduler::testing {
 namespace {
+
+using ::accllm::testing::StatusIs;
+using ::testing::HasSubstr;
 
 RequestParams Params(int64_t prompt_len, int32_t max_tokens, uint64_t salt) {
   RequestParams p;
@@ -317,7 +323,8 @@ TEST(SchedulerTest, BadRequestsGiveClearErrors) {
   Scheduler empty(TestLimits(), {}, &h.clock);
   EXPECT_EQ(empty.Submit(Params(10, 5, 1)).status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(empty.PlanStep(3).status().code(), absl::StatusCode::kNotFound);
-  EXPECT_FALSE(empty.AddWorker(Pool(0)).ok());
+  EXPECT_THAT(empty.AddWorker(Pool(0)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("num_pages (0)")));
 }
 
 TEST(SchedulerTest, StopTokensAndStopSequencesEndToEnd) {

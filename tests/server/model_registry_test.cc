@@ -7,11 +7,14 @@
 #include <thread>
 
 #include "server/model_repository.h"
+#include "tests/support/status_matchers.h"
 #include "tests/support/test_env.h"
 
 namespace accllm {
 namespace {
 
+using ::accllm::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 // A loader whose servables count themselves, so tests can see what is freed.
@@ -60,8 +63,8 @@ TEST(ModelRegistryTest, FailedFirstLoadIsFailedWithTheReason) {
   FakeLoader loader;
   ModelRegistry registry(loader);
   absl::StatusOr<ModelStatus> s = registry.Load("m", "/models/broken");
-  ASSERT_FALSE(s.ok());
-  EXPECT_THAT(std::string(s.status().message()), HasSubstr("hidden_size"));
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument,
+                          AllOf(HasSubstr("loading model m"), HasSubstr("hidden_size"))));
   EXPECT_EQ(registry.Status("m")->state, ModelState::kFailed);
   EXPECT_THAT(registry.Status("m")->reason, HasSubstr("hidden_size"));
   absl::Status acquire = registry.Acquire("m").status();
@@ -76,7 +79,8 @@ TEST(ModelRegistryTest, FailedReloadKeepsTheOldVersionServing) {
   FakeLoader loader;
   ModelRegistry registry(loader);
   ASSERT_TRUE(registry.Load("m", "/models/good").ok());
-  ASSERT_FALSE(registry.Load("m", "/models/broken").ok());
+  ASSERT_THAT(registry.Load("m", "/models/broken"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("hidden_size")));
   absl::StatusOr<ModelStatus> s = registry.Status("m");
   EXPECT_EQ(s->state, ModelState::kReady);
   EXPECT_EQ(s->version, 1);
@@ -146,7 +150,8 @@ TEST(ModelRepositoryTest, ListsModelDirectoriesAndRejectsEscapes) {
   for (const char* bad : {"", "..", "../etc", "a/b", "."}) {
     EXPECT_EQ(repo.PathOf(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
   }
-  EXPECT_FALSE(ModelRepository("/nonexistent/repo").List().ok());
+  EXPECT_THAT(ModelRepository("/nonexistent/repo").List(),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent/repo")));
 }
 
 }  // namespace

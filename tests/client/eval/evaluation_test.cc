@@ -7,11 +7,13 @@
 #include "model/model_dir.h"
 #include "tests/support/llama2c_fixture.h"
 #include "tests/support/ring_pager.h"
+#include "tests/support/status_matchers.h"
 #include "tests/support/test_env.h"
 
 namespace accllm {
 namespace {
 
+using ::accllm::testing::StatusIs;
 using ::testing::HasSubstr;
 
 class EvaluationTest : public ::testing::Test {
@@ -107,15 +109,19 @@ TEST_F(EvaluationTest, NllBySegmentCoversEveryPredictedPosition) {
 TEST_F(EvaluationTest, BadInputsGiveClearErrors) {
   EXPECT_THAT(std::string(SampleStreams(*f32_, 1, 129, 0).status().message()),
               HasSubstr("trained context"));
-  EXPECT_FALSE(SampleStreams(*f32_, 0, 10, 0).ok());
+  EXPECT_THAT(
+      SampleStreams(*f32_, 0, 10, 0),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--streams must be positive, got 0")));
   testing::WriteFileOrDie(tmp_ / "s.txt", "1 2 3 x 4");
   EXPECT_THAT(std::string(ReadStreamFile((tmp_ / "s.txt").string(), 64).status().message()),
               HasSubstr("item 4 \"x\""));
   testing::WriteFileOrDie(tmp_ / "s.txt", "1 2 64");
-  EXPECT_FALSE(ReadStreamFile((tmp_ / "s.txt").string(), 64).ok());
+  EXPECT_THAT(ReadStreamFile((tmp_ / "s.txt").string(), 64),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("s.txt: item 3 \"64\"")));
   testing::WriteFileOrDie(tmp_ / "s.txt", "1\n2\t3 ");
   EXPECT_EQ(*ReadStreamFile((tmp_ / "s.txt").string(), 64), (std::vector<int32_t>{1, 2, 3}));
-  EXPECT_FALSE(ReadStreamFile((tmp_ / "nope.txt").string(), 64).ok());
+  EXPECT_THAT(ReadStreamFile((tmp_ / "nope.txt").string(), 64),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("nope.txt")));
 }
 
 TEST(ParseAttentionTest, AcceptsTheThreeFormsAndRejectsTheRest) {
@@ -130,7 +136,11 @@ TEST(ParseAttentionTest, AcceptsTheThreeFormsAndRejectsTheRest) {
   EXPECT_EQ(l->window, 128);
   for (const char* bad : {"", "window:", "window:0", "lambda:4", "lambda:-1,8", "lambda:4,x",
                           "sparse", "lambda:1,2,3"}) {
-    EXPECT_FALSE(ParseAttention(bad).ok()) << bad;
+    EXPECT_THAT(ParseAttention(bad),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr(std::string("--attention must be dense, window:W or lambda:S,W "
+                                               "with W >= 1, got \"") +
+                                   bad + "\"")));
   }
 }
 

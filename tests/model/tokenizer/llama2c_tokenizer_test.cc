@@ -14,11 +14,13 @@
 #include "absl/status/status.h"               // absl::StatusCode
 #include "model/tokenizer/byte_piece.h"       // accllm::BytePieceName
 #include "model/tokenizer/synthetic_vocab.h"  // accllm::BuildSyntheticVocab
+#include "tests/support/status_matchers.h"
 #include "tests/support/test_env.h"  // accllm::testing::TempDir, ReadFileOrDie, WriteFileOrDie
 
 namespace accllm {
 namespace {
 
+using ::accllm::testing::StatusIs;
 using ::testing::HasSubstr;
 
 // <unk>, <s>, </s>, the 256 byte pieces, then `extra` with their scores.
@@ -283,8 +285,8 @@ TEST(Llama2cTokenizerFileTest, WriterValidates) {
   EXPECT_EQ(WriteLlama2cTokenizer(dir / "a.bin", {"a"}, {0, 1}).code(),
             absl::StatusCode::kInvalidArgument);
   const absl::Status missing_dir = WriteLlama2cTokenizer(dir / "no" / "a.bin", {"a"}, {0});
-  EXPECT_FALSE(missing_dir.ok());
-  EXPECT_THAT(missing_dir.message(), HasSubstr((dir / "no" / "a.bin").string()));
+  EXPECT_THAT(missing_dir,
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr((dir / "no" / "a.bin").string())));
 }
 
 TEST(Llama2cTokenizerFileTest, MissingFileIsNotFound) {

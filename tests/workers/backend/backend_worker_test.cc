@@ -8,20 +8,23 @@
 
 #include <map>
 
+#include "common/model_limits.h"
 #include "model/llama2c_checkpoint.h"
 #include "model/model_dir.h"
 #include "scheduler/clock.h"
 #include "scheduler/sync_driver.h"
 #include "tests/support/llama2c_fixture.h"
+#include "tests/support/status_matchers.h"
 #include "tests/support/test_env.h"
-#include "common/model_limits.h"
 #include "workers/engine/cpu_backend.h"
 #include "workers/engine/generate.h"
 
 namespace accllm {
 namespace {
 
+using ::accllm::testing::StatusIs;
 using scheduler::RequestParams;
+using ::testing::HasSubstr;
 
 class BackendWorkerTest : public ::testing::Test {
  protected:
@@ -181,14 +184,16 @@ TEST_F(BackendWorkerTest, BadStepsAreErrorsNotCrashes) {
   chunk.attention = AttentionWindow::Dense();
   batch.chunks.push_back(chunk);  // no pages at all
   absl::StatusOr<scheduler::StepOutput> out = worker.Step(batch);
-  EXPECT_FALSE(out.ok());
-  EXPECT_THAT(std::string(out.status().message()), ::testing::HasSubstr("request 3"));
+  EXPECT_THAT(out, StatusIs(absl::StatusCode::kFailedPrecondition,
+                            HasSubstr("request 3: position 0 (logical page 0) has no page")));
   batch.chunks[0].pages = {{0, 0}};
   batch.chunks[0].page_copies = {{0, 9}};
   EXPECT_EQ(worker.Step(batch).status().code(), absl::StatusCode::kOutOfRange);
   batch.chunks[0].page_copies.clear();
   batch.chunks[0].page_size = 16;
-  EXPECT_FALSE(worker.Step(batch).ok());
+  EXPECT_THAT(worker.Step(batch),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("request 3: chunk page size 16 differs from the worker's 8")));
 }
 
 }  // namespace

@@ -6,12 +6,15 @@
 #include <random>
 #include <vector>
 
-#include "hwy/targets.h"  // hwy::SetSupportedTargetsForTest, hwy::SupportedAndGeneratedTargets
+#include "hwy/targets.h"             // hwy::SetSupportedTargetsForTest, hwy::TargetName
 #include "quant/reference_matvec.h"  // MatVecA8
 #include "tests/support/random_group_params.h"  // testing::PackWithRandomParams
+#include "tests/workers/cpu/simd_targets.h"     // SimdTargetsToTest
 
 namespace accllm {
 namespace {
+
+using ::accllm::testing::SimdTargetsToTest;
 
 QuantizedLinear RandomSparse(int64_t rows, int64_t cols, uint64_t seed,
                              ZeroPoint zero_point = ZeroPoint::kFractional) {
@@ -65,7 +68,7 @@ TEST(GemmA8Sparse24Test, EqualsTheScalarOraclePerToken) {
       }
       const PreparedA8 prepared = QuantizePrepareA8(x.data(), n, s.cols, 64);
       ThreadPool pool(2);
-      for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+      for (int64_t target : SimdTargetsToTest()) {
         hwy::SetSupportedTargetsForTest(target);
         std::vector<float> y(n * s.rows, -1.0f);
         GemmA8Sparse24(*tiled, prepared, y.data(), &pool);

@@ -5,12 +5,15 @@
 #include <algorithm>  // std::equal
 #include <random>
 
-#include "hwy/targets.h"  // hwy::SetSupportedTargetsForTest, hwy::SupportedAndGeneratedTargets
+#include "hwy/targets.h"  // hwy::SetSupportedTargetsForTest, hwy::TargetName
 #include "quant/reference_matvec.h"
 #include "tests/support/random_group_params.h"  // testing::PackWithRandomParams
+#include "tests/workers/cpu/simd_targets.h"     // SimdTargetsToTest
 
 namespace accllm {
 namespace {
+
+using ::accllm::testing::SimdTargetsToTest;
 
 QuantizedLinear RandomLinear(int bits, int group, int64_t rows, int64_t cols, uint64_t seed) {
   std::mt19937_64 rng(seed);
@@ -50,7 +53,7 @@ TEST_P(GemvA8Test, EqualsTheScalarOracleOnEveryTarget) {
   ASSERT_TRUE(MatVecA8(q.view(), x, expected).ok());
   const PreparedA8 prepared = PrepareA8(x, s.cols, s.group);
   ThreadPool pool(2);
-  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+  for (int64_t target : SimdTargetsToTest()) {
     hwy::SetSupportedTargetsForTest(target);
     std::vector<float> y(s.rows, -1.0f);
     GemvA8(*tiled, prepared, y, &pool);
@@ -94,7 +97,7 @@ TEST_P(GemvA8Test, GemmOfManyTokensEqualsTheOraclePerToken) {
     }
     const PreparedA8 prepared = QuantizePrepareA8(x.data(), n, s.cols, s.group);
     ThreadPool pool(2);
-    for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    for (int64_t target : SimdTargetsToTest()) {
       hwy::SetSupportedTargetsForTest(target);
       std::vector<float> y(n * s.rows, -1.0f);
       GemmA8(*tiled, prepared, y.data(), &pool);

@@ -5,10 +5,13 @@
 #include <random>
 #include <vector>
 
-#include "hwy/targets.h"  // hwy::SetSupportedTargetsForTest, hwy::SupportedAndGeneratedTargets
+#include "hwy/targets.h"                     // hwy::SetSupportedTargetsForTest, hwy::TargetName
+#include "tests/workers/cpu/simd_targets.h"  // SimdTargetsToTest
 
 namespace accllm {
 namespace {
+
+using ::accllm::testing::SimdTargetsToTest;
 
 // Exact int32 dots against a plain loop, on every target, ragged rows and columns,
 // token counts that exercise each token block (8, 4, 2, 1), the ±127 extremes.
@@ -39,7 +42,7 @@ TEST(Int8GemmTest, EqualsPlainDotsOnEveryTarget) {
       }
     }
     ThreadPool pool(2);
-    for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    for (int64_t target : SimdTargetsToTest()) {
       hwy::SetSupportedTargetsForTest(target);
       std::vector<int32_t> dots(c.n * c.rows, -1);
       Int8Gemm(tiled, x.data(), stride, c.n, dots.data(), &pool);

@@ -7,11 +7,14 @@
 #include <random>
 #include <vector>
 
-#include "hwy/targets.h"     // hwy::SetSupportedTargetsForTest, hwy::SupportedAndGeneratedTargets
+#include "hwy/targets.h"     // hwy::SetSupportedTargetsForTest, hwy::TargetName
 #include "quant/kv_quant.h"  // QuantizeKv, DotQuantizedKey, AccumulateQuantizedValue
+#include "tests/workers/cpu/simd_targets.h"  // SimdTargetsToTest
 
 namespace accllm {
 namespace {
+
+using ::accllm::testing::SimdTargetsToTest;
 
 struct Case {
   int nq, head_dim;
@@ -60,7 +63,7 @@ TEST(Kv4AttentionTest, GroupAttentionEqualsScalarKv4) {
     float magnitude = 0.0f;
     for (float v : expected) magnitude = std::max(magnitude, std::fabs(v));
 
-    for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    for (int64_t target : SimdTargetsToTest()) {
       hwy::SetSupportedTargetsForTest(target);
       std::vector<float> w(c.nq * c.n);
       Kv4Scores(q.data(), c.nq, c.head_dim, keys, scale, w.data(), c.n);
@@ -98,7 +101,7 @@ TEST(Kv4AttentionTest, RowsAreIndependentOfTheBlock) {
   }
   std::vector<float> q(kRows * kHd);
   for (float& v : q) v = normal(rng);
-  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+  for (int64_t target : SimdTargetsToTest()) {
     hwy::SetSupportedTargetsForTest(target);
     // Alone: row 5 over its own keys.
     std::vector<float> w1(kHi - kLo), o1(kHd, 0.5f);

@@ -8,13 +8,16 @@
 #include <random>
 #include <vector>
 
-#include "hwy/targets.h"  // hwy::SetSupportedTargetsForTest, hwy::SupportedAndGeneratedTargets
+#include "hwy/targets.h"                     // hwy::SetSupportedTargetsForTest, hwy::TargetName
 #include "quant/portable_exp.h"
-#include "workers/cpu/kv4_attention.h"  // SoftmaxInPlace
-#include "workers/cpu/swiglu.h"         // SwiGluInPlace
+#include "tests/workers/cpu/simd_targets.h"  // SimdTargetsToTest
+#include "workers/cpu/kv4_attention.h"       // SoftmaxInPlace
+#include "workers/cpu/swiglu.h"              // SwiGluInPlace
 
 namespace accllm {
 namespace {
+
+using ::accllm::testing::SimdTargetsToTest;
 
 uint32_t Bits(float f) {
   uint32_t b;
@@ -31,7 +34,7 @@ TEST(PortableExpTest, SoftmaxEqualsTheScalarDefinitionOnEveryTarget) {
     if (n > 3) scores[2] = -200.0f;  // an exp that underflows to 0
     std::vector<float> expected = scores;
     PortableSoftmaxInPlace(expected.data(), n);
-    for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    for (int64_t target : SimdTargetsToTest()) {
       hwy::SetSupportedTargetsForTest(target);
       std::vector<float> got = scores;
       SoftmaxInPlace(got.data(), n);
@@ -55,7 +58,7 @@ TEST(PortableExpTest, SwiGluEqualsTheScalarDefinitionOnEveryTarget) {
   }
   gate[0] = 120.0f;   // e^-g underflows
   gate[1] = -120.0f;  // e^-g overflows: silu(g) = -0
-  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+  for (int64_t target : SimdTargetsToTest()) {
     hwy::SetSupportedTargetsForTest(target);
     std::vector<float> got = gate;
     SwiGluInPlace(got.data(), up.data(), n);

@@ -5,11 +5,14 @@
 #include <random>
 #include <vector>
 
-#include "hwy/targets.h"  // hwy::SetSupportedTargetsForTest, hwy::SupportedAndGeneratedTargets
+#include "hwy/targets.h"  // hwy::SetSupportedTargetsForTest, hwy::TargetName
 #include "quant/a8.h"     // QuantizeA8
+#include "tests/workers/cpu/simd_targets.h"  // SimdTargetsToTest
 
 namespace accllm {
 namespace {
+
+using ::accllm::testing::SimdTargetsToTest;
 
 // Bit for bit QuantizeA8 on every target: ragged lengths, exact .5 ties, an all-zero row.
 TEST(QuantizeA8RowTest, EqualsQuantizeA8OnEveryTarget) {
@@ -24,7 +27,7 @@ TEST(QuantizeA8RowTest, EqualsQuantizeA8OnEveryTarget) {
   std::vector<float> ties = {127.0f, 0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -126.5f, 3.5f, 4.5f};
   rows.push_back(ties);  // max 127: inv = 1, so the halves are exact ties
   rows.push_back(std::vector<float>(19, 0.0f));
-  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+  for (int64_t target : SimdTargetsToTest()) {
     hwy::SetSupportedTargetsForTest(target);
     for (const std::vector<float>& x : rows) {
       const A8Vector expected = QuantizeA8(x);

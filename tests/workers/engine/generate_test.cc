@@ -6,11 +6,13 @@
 #include "model/llama2c_checkpoint.h"
 #include "model/model_dir.h"
 #include "tests/support/llama2c_fixture.h"
+#include "tests/support/status_matchers.h"
 #include "tests/support/test_env.h"
 
 namespace accllm {
 namespace {
 
+using ::accllm::testing::StatusIs;
 using ::testing::HasSubstr;
 
 class GenerateTest : public ::testing::Test {
@@ -80,7 +82,8 @@ TEST_F(GenerateTest, RejectsBadInputWithClearErrors) {
   absl::StatusOr<GenerateResult> r = Generate(*model_, std::vector<int32_t>{1, 64}, Greedy(3));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("id 64"));
-  EXPECT_FALSE(Generate(*model_, std::vector<int32_t>{-5}, Greedy(3)).ok());
+  EXPECT_THAT(Generate(*model_, std::vector<int32_t>{-5}, Greedy(3)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("prompt token 0 has id -5")));
   EXPECT_THAT(std::string(Generate(*model_, std::vector<int32_t>{}, Greedy(3)).status().message()),
               HasSubstr("no tokens"));
   EXPECT_THAT(std::string(Generate(*model_, std::vector<int32_t>(65, 1), Greedy(3))
@@ -89,8 +92,12 @@ TEST_F(GenerateTest, RejectsBadInputWithClearErrors) {
               HasSubstr("context"));
   GenerateOptions bad = Greedy(3);
   bad.sampling.top_p = 2.0f;
-  EXPECT_FALSE(Generate(*model_, std::vector<int32_t>{1}, bad).ok());
-  EXPECT_FALSE(Generate(*model_, std::vector<int32_t>{1}, Greedy(-1)).ok());
+  EXPECT_THAT(
+      Generate(*model_, std::vector<int32_t>{1}, bad),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("top_p must be in (0, 1], got 2")));
+  EXPECT_THAT(
+      Generate(*model_, std::vector<int32_t>{1}, Greedy(-1)),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("max_tokens must be >= 0, got -1")));
 }
 
 TEST_F(GenerateTest, SeededSamplingIsReproducible) {

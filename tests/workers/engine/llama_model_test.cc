@@ -11,16 +11,19 @@
 #include "model/llama2c_checkpoint.h"
 #include "model/model_dir.h"
 #include "tests/support/llama2c_fixture.h"
+#include "tests/support/status_matchers.h"
 #include "tests/support/test_env.h"
 #include "tests/workers/engine/naive_llama2c.h"
+#include "workers/backend/sampler.h"
 #include "workers/engine/generate.h"
 #include "workers/engine/kv_cache.h"
-#include "workers/backend/sampler.h"
 
 namespace accllm {
 namespace {
 
+using ::accllm::testing::StatusIs;
 using ::accllm::testing::TempDir;
+using ::testing::HasSubstr;
 
 std::unique_ptr<LlamaModel> ImportAndLoad(const std::filesystem::path& bin,
                                           const std::filesystem::path& out,
@@ -192,10 +195,12 @@ TEST(LlamaModelTest, ForwardRejectsBadTokenPositionAndBuffer) {
   absl::Status s = model->Forward(64, 0, cache, logits);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("token id 64"));
-  EXPECT_FALSE(model->Forward(-1, 0, cache, logits).ok());
+  EXPECT_THAT(model->Forward(-1, 0, cache, logits),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("token id -1")));
   EXPECT_EQ(model->Forward(1, 4, cache, logits).code(), absl::StatusCode::kOutOfRange);
   std::vector<float> small(3);
-  EXPECT_FALSE(model->Forward(1, 0, cache, small).ok());
+  EXPECT_THAT(model->Forward(1, 0, cache, small),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("logits hold 3 floats")));
 }
 
 }  // namespace

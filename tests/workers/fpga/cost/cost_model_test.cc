@@ -2,15 +2,20 @@
 // breakdown against quant/'s PackedLayout, and the model's monotonic behaviour.
 #include "workers/fpga/cost/cost_model.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "model/synth.h"                    // SynthShape
 #include "model/tensor_names.h"             // LinearShape
 #include "quant/weight_format.h"            // ComputePackedLayout
+#include "tests/support/status_matchers.h"  // StatusIs
 #include "workers/fpga/cost/dsp_packing.h"  // ProductsPerDsp
 
 namespace accllm::fpga {
 namespace {
+
+using ::accllm::testing::StatusIs;
+using ::testing::HasSubstr;
 
 constexpr double kAccllmTokS = 164.0;     // AccLLM (arXiv 2505.03745), Llama-2-7B on U280
 constexpr double kFlightllmTokS = 55.0;   // FlightLLM (FPGA 2024), as compared in AccLLM
@@ -195,18 +200,23 @@ TEST(DspPackingTest, ProductsPerDsp48e2) {
 }
 
 TEST(CostModelTest, Errors) {
-  EXPECT_FALSE(LookupCard("u250").ok());
-  EXPECT_NE(LookupCard("u250").status().message().find("u280"), std::string::npos);
+  EXPECT_THAT(LookupCard("u250"), StatusIs(absl::StatusCode::kInvalidArgument,
+                                           HasSubstr("unknown card \"u250\"; known: u280")));
   ModelConfig model = Shape("tiny");
   QuantizationConfig q = UniformQuantization(model, Format(2, 64, Sparsity::k2of4), 8, Kv(4));
-  EXPECT_FALSE(DecodeStepBytes(model, q, AttentionWindow::Dense(), 0, 1).ok());
-  EXPECT_FALSE(DecodeStepBytes(model, q, AttentionWindow::Dense(), 1, 0).ok());
+  EXPECT_THAT(
+      DecodeStepBytes(model, q, AttentionWindow::Dense(), 0, 1),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("context must be >= 1, got 0")));
+  EXPECT_THAT(DecodeStepBytes(model, q, AttentionWindow::Dense(), 1, 0),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("batch must be >= 1, got 0")));
   CostInputs in = AccllmInputs();
   in.clock_hz = -5;
-  EXPECT_FALSE(EstimateCost(in).ok());
+  EXPECT_THAT(EstimateCost(in), StatusIs(absl::StatusCode::kInvalidArgument,
+                                         HasSubstr("clock must be in (0, 1000] MHz")));
   in = AccllmInputs();
   in.engine_dsps = 10000;
-  EXPECT_FALSE(EstimateCost(in).ok());
+  EXPECT_THAT(EstimateCost(in), StatusIs(absl::StatusCode::kInvalidArgument,
+                                         HasSubstr("engine DSPs must be in 1..9024, got 10000")));
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "workers/fpga/host/emulated_device.h"
 
+#include <gmock/gmock.h>
+
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -10,11 +12,13 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
 #include "workers/fpga/host/bank_allocator.h"
 
 namespace accllm::fpga {
 namespace {
 
+using ::accllm::testing::StatusIs;
 using ::testing::HasSubstr;
 
 constexpr uint64_t kMiB = uint64_t{1} << 20;
@@ -139,7 +143,8 @@ TEST(EmulatedDeviceTest, FreeReturnsSpaceAndCoalesces) {
   DeviceRef a = device->Allocate(0, 4096).value();
   DeviceRef b = device->Allocate(0, 4096).value();
   DeviceRef c = device->Allocate(0, 8192).value();
-  EXPECT_FALSE(device->Allocate(0, 1).ok());
+  EXPECT_THAT(device->Allocate(0, 1),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("bank 0 is full")));
   ASSERT_TRUE(device->Free(a).ok());
   ASSERT_TRUE(device->Free(b).ok());
   EXPECT_EQ(device->Free(b).code(), absl::StatusCode::kInvalidArgument);  // twice

@@ -16,14 +16,16 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
 #include "tests/workers/fpga/host/xclbin_writer.h"
 
 namespace accllm::fpga {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
+using ::accllm::testing::StatusIs;
 using testing::FakeXclbinSpec;
+using ::testing::HasSubstr;
 
 // Sets (or unsets, with nullopt) an environment variable for one scope.
 class ScopedEnv {
@@ -177,7 +179,8 @@ TEST_F(XrtDeviceTest, NoopEmulationIsRefused) {
   absl::Status s = XrtDevice::Open(0, path, {}).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(s.message(), HasSubstr("noop"));
-  EXPECT_FALSE(ProbeCard(0, path, {}).ok());
+  EXPECT_THAT(ProbeCard(0, path, {}), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                               HasSubstr("XCL_EMULATION_MODE=noop")));
 }
 
 // Where Debian (or a vendor install) keeps libxrt_core.so.2.
@@ -213,9 +216,10 @@ TEST_F(XrtDeviceTest, NoCardIsUnavailableWithXrtsMessage) {
 TEST(XrtDeviceNoXrtTest, OpenNeverThrows) {
   // Whatever the build, a bogus request is a status.
   absl::Status s = XrtDevice::Open(0, "/nonexistent.xclbin", {}).status();
-  EXPECT_FALSE(s.ok());
-  if (!XrtCompiledIn()) {
-    EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented);
+  if (XrtCompiledIn()) {
+    EXPECT_THAT(s, StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent.xclbin")));
+  } else {
+    EXPECT_THAT(s, StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("this build has no XRT")));
   }
 }
 
