@@ -128,6 +128,7 @@ TEST_F(ModelManagementTest, ABrokenModelFailsToLoadWithAClearReasonAndTheOldKeep
 
   absl::StatusOr<v1::ModelInfo> broken = c->LoadModel("broken");
   ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.status().code(), absl::StatusCode::kInvalidArgument) << broken.status();
   EXPECT_NE(broken.status().message().find("config.json"), std::string::npos) << broken.status();
   absl::StatusOr<v1::ModelInfo> info = c->GetModel("broken");
   ASSERT_TRUE(info.ok());
@@ -142,6 +143,8 @@ TEST_F(ModelManagementTest, ABrokenModelFailsToLoadWithAClearReasonAndTheOldKeep
                           repo() / "a" / "model.safetensors");
   absl::StatusOr<v1::ModelInfo> reload = c->LoadModel("a");
   ASSERT_FALSE(reload.ok());
+  // A corrupt weights file is DATA_LOSS, as the reader reports it.
+  EXPECT_EQ(reload.status().code(), absl::StatusCode::kDataLoss) << reload.status();
   EXPECT_NE(reload.status().message().find("model.safetensors"), std::string::npos)
       << reload.status();
   info = c->GetModel("a");

@@ -157,7 +157,9 @@ TEST_F(WorkerFailureTest, AWorkerRejectsMalformedStepsAndKeepsServing) {
   };
   grpc::Status missing = call_load((dir_ / "nowhere").string(), 1);
   EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND) << missing.error_message();
-  EXPECT_FALSE(call_load((repo() / "tiny").string(), 0).ok());
+  grpc::Status version0 = call_load((repo() / "tiny").string(), 0);
+  EXPECT_EQ(version0.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << version0.error_message();
+  EXPECT_NE(version0.error_message().find("version"), std::string::npos) << version0.error_message();
   ASSERT_TRUE(call_load((repo() / "tiny").string(), 1).ok());
   auto step = [&](auto edit) {
     v1::StepRequest r;
@@ -194,7 +196,9 @@ TEST_F(WorkerFailureTest, AWorkerRejectsMalformedStepsAndKeepsServing) {
   };
   for (const auto& [words, edit] : bad) {
     auto [status, ignored] = step(edit);
-    EXPECT_FALSE(status.ok()) << words;
+    EXPECT_EQ(status.error_code(), words == "not loaded" ? grpc::StatusCode::NOT_FOUND
+                                                         : grpc::StatusCode::INVALID_ARGUMENT)
+        << words << ": " << status.error_message();
     EXPECT_NE(status.error_message().find(words), std::string::npos) << status.error_message();
   }
   auto [again, response2] = step([](v1::StepRequest&) {});
