@@ -18,7 +18,7 @@ APT_PACKAGES := cmake ninja-build g++ pkg-config prometheus openssl \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev \
   libspdlog-dev prometheus-cpp-dev libxrt-dev libgtest-dev libgmock-dev libbenchmark-dev \
   libhwy-dev libsentencepiece-dev nlohmann-json3-dev \
-  python3-yaml iproute2
+  python3-yaml iproute2 uuid-dev
 
 # The CPU kernels cross-built for 64-bit Arm and tested under qemu (test-aarch64).
 ARM_APT_PACKAGES := g++-aarch64-linux-gnu qemu-user libabsl-dev:arm64 libhwy-dev:arm64 \
