@@ -74,6 +74,9 @@ struct BadStep {
   std::string words;  // what the message must say
 };
 
+// gtest prints a case by its name (not as raw bytes in the test list).
+void PrintTo(const BadStep& c, std::ostream* os) { *os << c.name; }
+
 class DecodeStepRejects : public ::testing::TestWithParam<BadStep> {};
 
 TEST_P(DecodeStepRejects, WithInvalidArgumentNamingTheField) {
@@ -243,6 +246,9 @@ struct BadReply {
   v1::StepResponse reply;
   std::string words;
 };
+
+// gtest prints a case by its name (not as raw bytes in the test list).
+void PrintTo(const BadReply& c, std::ostream* os) { *os << c.name; }
 
 class DecodeStepOutputRejects : public ::testing::TestWithParam<BadReply> {};
 

@@ -87,8 +87,8 @@ v1::WorkerState StateOf(const Cluster& cluster, const std::string& id) {
 }
 
 TEST(ClusterTest, RegistrationAnnouncesTheWorkerWithItsLease) {
+  Events events;  // outlives the cluster, whose queued listener calls run as it ends
   Cluster cluster(Lease(0.5, 7), nullptr);
-  Events events;
   cluster.SetListener(events.Listener());
   absl::StatusOr<v1::RegisterWorkerResponse> r = cluster.Register(Registration("10.0.0.1:7000"));
   ASSERT_TRUE(r.ok()) << r.status();
@@ -109,11 +109,14 @@ struct BadRegistration {
   std::string words;
 };
 
+// gtest prints a case by its name (not as raw bytes in the test list).
+void PrintTo(const BadRegistration& c, std::ostream* os) { *os << c.name; }
+
 class ClusterRejectsRegistration : public ::testing::TestWithParam<BadRegistration> {};
 
 TEST_P(ClusterRejectsRegistration, WithInvalidArgumentAndNoWorkerAdded) {
+  Events events;  // outlives the cluster, whose queued listener calls run as it ends
   Cluster cluster({}, nullptr);
-  Events events;
   cluster.SetListener(events.Listener());
   absl::StatusOr<v1::RegisterWorkerResponse> r = cluster.Register(GetParam().request);
   ASSERT_FALSE(r.ok()) << GetParam().name;
@@ -166,8 +169,8 @@ TEST(ClusterTest, AHeartbeatFromAnUnknownWorkerIsToldToRegister) {
 }
 
 TEST(ClusterTest, AWorkerMarkedDownIsUnknownToHeartbeatsUntilItRegistersAgain) {
+  Events events;  // outlives the cluster, whose queued listener calls run as it ends
   Cluster cluster({}, nullptr);
-  Events events;
   cluster.SetListener(events.Listener());
   ASSERT_TRUE(cluster.Register(Registration("127.0.0.1:7000")).ok());
   const uint64_t first = cluster.LiveWorkers().at(0).incarnation;
@@ -188,8 +191,8 @@ TEST(ClusterTest, AWorkerMarkedDownIsUnknownToHeartbeatsUntilItRegistersAgain) {
 }
 
 TEST(ClusterTest, MarkingDownAnOlderIncarnationLeavesTheNewOneUp) {
+  Events events;  // outlives the cluster, whose queued listener calls run as it ends
   Cluster cluster({}, nullptr);
-  Events events;
   cluster.SetListener(events.Listener());
   ASSERT_TRUE(cluster.Register(Registration("127.0.0.1:7000")).ok());
   const uint64_t first = cluster.LiveWorkers().at(0).incarnation;
@@ -211,8 +214,8 @@ TEST(ClusterTest, MarkingDownAnOlderIncarnationLeavesTheNewOneUp) {
 }
 
 TEST(ClusterTest, DrainingNeedsALiveKnownWorker) {
+  Events events;  // outlives the cluster, whose queued listener calls run as it ends
   Cluster cluster({}, nullptr);
-  Events events;
   cluster.SetListener(events.Listener());
   absl::StatusOr<v1::WorkerStatus> unknown = cluster.Drain("127.0.0.1:7000");
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound) << unknown.status();
@@ -232,8 +235,8 @@ TEST(ClusterTest, DrainingNeedsALiveKnownWorker) {
 }
 
 TEST(ClusterTest, AWorkerSilentForTheLeaseIsDownAndOneThatBeatsIsNot) {
+  Events events;  // outlives the cluster, whose queued listener calls run as it ends
   Cluster cluster(Lease(0.05, 0.3), nullptr);
-  Events events;
   cluster.SetListener(events.Listener());
   cluster.Start();
   ASSERT_TRUE(cluster.Register(Registration("127.0.0.1:7000")).ok());  // silent
