@@ -4,12 +4,12 @@
 #include <string>
 #include <vector>
 
-#include "absl/flags/flag.h"            // absl::GetFlag
-#include "absl/strings/str_format.h"    // absl::StrFormat
-#include "client/cli/command.h"         // RunPerplexity
-#include "client/cli/flags.h"           // FLAGS_*
-#include "client/eval/perplexity.h"     // RunPerplexity
-#include "spdlog/spdlog.h"              // spdlog::info
+#include "absl/flags/flag.h"          // absl::GetFlag
+#include "absl/strings/str_format.h"  // absl::StrFormat
+#include "client/cli/command.h"       // RunPerplexity
+#include "client/cli/flags.h"         // FLAGS_*
+#include "client/eval/perplexity.h"   // RunPerplexity
+#include "spdlog/spdlog.h"            // spdlog::info
 
 namespace accllm::cli {
 

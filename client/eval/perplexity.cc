@@ -6,14 +6,12 @@
 #include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>  // nlohmann::json
-#include <optional>
-#include <sstream>
 
-#include "absl/strings/str_cat.h"        // absl::StrCat
-#include "client/eval/evaluation.h"      // ReadStreamFile, ParseAttention, EvalOptions
-#include "client/eval/lambda_pager.h"    // ConfigureLambdaPaging
-#include "workers/engine/kv_factory.h"   // MakeSequenceKv, MakeKvPagePool
-#include "workers/engine/paged_kv.h"     // SequencePager
+#include "absl/strings/str_cat.h"       // absl::StrCat
+#include "client/eval/evaluation.h"     // ReadStreamFile, ParseAttention, EvalOptions
+#include "client/eval/lambda_pager.h"   // ConfigureLambdaPaging
+#include "workers/engine/kv_factory.h"  // MakeSequenceKv, MakeKvPagePool
+#include "workers/engine/paged_kv.h"    // SequencePager
 
 namespace accllm {
 
@@ -84,7 +82,8 @@ absl::StatusOr<std::vector<int32_t>> LoadPerplexityTokens(const ModelDir& dir,
     }
     absl::StatusOr<std::vector<int32_t>> ids = ReadStreamFile(ids_file, dir.config.vocab_size);
     if (!ids.ok()) {
-      return absl::Status(ids.status().code(), absl::StrCat("--ids-file: ", ids.status().message()));
+      return absl::Status(ids.status().code(),
+                          absl::StrCat("--ids-file: ", ids.status().message()));
     }
     return ids;
   }
@@ -181,7 +180,8 @@ absl::StatusOr<PerplexityReport> ScoreWindows(const LlamaModel& model,
           kv = r.paged.get();
         }
         for (int64_t pos = begin; pos < end; ++pos) {
-          step.push_back({.token = (*r.ids)[static_cast<size_t>(pos)], .pos = pos, .kv = kv, .logits = {}});
+          step.push_back(
+              {.token = (*r.ids)[static_cast<size_t>(pos)], .pos = pos, .kv = kv, .logits = {}});
           owner.emplace_back(&r, pos);
         }
         r.done = end;
@@ -246,9 +246,9 @@ absl::StatusOr<PerplexityReport> RunPerplexity(const PerplexityRequest& request)
 }
 
 std::string PerplexityReportToJson(const PerplexityReport& r) {
-  nlohmann::json j = {{"nll", r.nll},         {"ppl", r.ppl},         {"tokens", r.tokens},
-                      {"windows", r.windows}, {"context", r.context}, {"batch", r.batch},
-                      {"attention", r.attention}};
+  nlohmann::json j = {
+      {"nll", r.nll},         {"ppl", r.ppl},     {"tokens", r.tokens},      {"windows", r.windows},
+      {"context", r.context}, {"batch", r.batch}, {"attention", r.attention}};
   return j.dump();
 }
 

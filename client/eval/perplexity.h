@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "absl/status/statusor.h"          // absl::StatusOr
-#include "model/attention_window.h"       // AttentionWindow
-#include "model/model_dir.h"               // ModelDir
-#include "workers/engine/llama_model.h"    // LlamaModel
+#include "absl/status/statusor.h"        // absl::StatusOr
+#include "model/attention_window.h"      // AttentionWindow
+#include "model/model_dir.h"             // ModelDir
+#include "workers/engine/llama_model.h"  // LlamaModel
 
 namespace accllm {
 
@@ -43,9 +43,9 @@ struct PerplexityOptions {
 };
 
 struct PerplexityReport {
-  double nll = 0;       // mean −log p(token) over predicted tokens, nats
-  double ppl = 0;       // exp(nll)
-  int64_t tokens = 0;   // predicted tokens (each window's length − 1, summed)
+  double nll = 0;      // mean −log p(token) over predicted tokens, nats
+  double ppl = 0;      // exp(nll)
+  int64_t tokens = 0;  // predicted tokens (each window's length − 1, summed)
   int64_t windows = 0;
   int64_t context = 0;
   int32_t batch = 0;

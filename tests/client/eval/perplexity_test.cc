@@ -188,8 +188,8 @@ TEST_F(PerplexityTest, EachWindowIsScoredOnItsOwn) {
   options.batch = 2;
   absl::StatusOr<PerplexityReport> both = Perplexity(*model_, ids, options);
   ASSERT_TRUE(both.ok()) << both.status();
-  const std::vector<int32_t> first(ids.begin(), ids.begin() + 20), second(ids.begin() + 20,
-                                                                         ids.end());
+  const std::vector<int32_t> first(ids.begin(), ids.begin() + 20),
+      second(ids.begin() + 20, ids.end());
   absl::StatusOr<PerplexityReport> a = Perplexity(*model_, first, options);
   absl::StatusOr<PerplexityReport> b = Perplexity(*model_, second, options);
   ASSERT_TRUE(a.ok() && b.ok());
