@@ -114,6 +114,21 @@ const std::vector<Command>& AllCommands() {
        {"model", "reference", "streams", "length", "seed", "attention", "stream_length",
         "stream_file", "page_size", "device", "xclbin", "threads", "json"},
        &RunEval},
+      {"perplexity", "perplexity of a model on a text, in windows of --context tokens",
+       "accllm perplexity --model DIR (--text-file F | --ids-file F) [--context 512]\n"
+       "                  [--attention dense|window:W|lambda:S,W] [--batch N] [--page-size 16]\n"
+       "                  [--json]\n\n"
+       "Tokenizes the text with the model's tokenizer (BOS prepended), or reads whitespace-\n"
+       "separated token ids, and cuts the tokens into non-overlapping windows of --context\n"
+       "tokens (0: 512); a last, shorter window counts if it has at least 2 tokens. Each window\n"
+       "is scored on its own: its first token is context only, the others are predicted. Prints\n"
+       "nll (mean negative log-likelihood per predicted token, nats), ppl = exp(nll), tokens\n"
+       "(predicted) and windows. --batch N windows run through the engine together as one\n"
+       "batched step (dense: each window prefilled in one chunk; Λ / window attention: one\n"
+       "position per window per step over the pages the scheduler would give it). The float\n"
+       "result equals `accllm eval`'s nll_model for the model against itself on the windows.",
+       {"model", "text_file", "ids_file", "context", "attention", "batch", "page_size", "json"},
+       &RunPerplexity},
       {"quantize", "compress a float model: W2/W3/W4/W8, 2:4, GPTQ, rotations, A8, KV4",
        "accllm quantize --model IN --out OUT [--weights w2|w3|w4|w8] [--group 64]\n"
        "                [--scheme uniform|pow2] [--sparsity none|2:4] [--method rtn|gptq]\n"

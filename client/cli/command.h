@@ -36,6 +36,7 @@ absl::Status RunConvert(const std::vector<std::string>& args);
 absl::Status RunRun(const std::vector<std::string>& args);
 absl::Status RunSynth(const std::vector<std::string>& args);
 absl::Status RunEval(const std::vector<std::string>& args);
+absl::Status RunPerplexity(const std::vector<std::string>& args);
 absl::Status RunQuantize(const std::vector<std::string>& args);
 absl::Status RunBenchEngine(const std::vector<std::string>& args);
 absl::Status RunFpgaModel(const std::vector<std::string>& args);

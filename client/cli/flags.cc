@@ -36,6 +36,10 @@ ABSL_FLAG(std::string, stream_file, "", "instead of sampling: a file of whitespa
 ABSL_FLAG(int32_t, page_size, 16, "KV page size in tokens (paged attention)");
 ABSL_FLAG(bool, json, false, "print one JSON object");
 
+ABSL_FLAG(std::string, text_file, "",
+          "perplexity: a text file, tokenized with the model's tokenizer (BOS prepended)");
+ABSL_FLAG(std::string, ids_file, "", "perplexity: a file of whitespace-separated token ids");
+
 ABSL_FLAG(std::string, weights, "w2", "weight precision: w2, w3, w4 or w8");
 ABSL_FLAG(int32_t, group, 64, "input columns per quantization group");
 ABSL_FLAG(std::string, scheme, "uniform", "weight scheme: uniform or pow2 (power-of-two values)");
@@ -71,9 +75,11 @@ ABSL_FLAG(std::string, token_file, "",
 
 ABSL_FLAG(int32_t, prompt_tokens, 128, "prompt length in tokens");
 ABSL_FLAG(int32_t, gen_tokens, 128, "tokens to generate per request");
-ABSL_FLAG(int32_t, batch, 1, "sequences decoded together");
+ABSL_FLAG(int32_t, batch, 1,
+          "sequences decoded together (perplexity: windows prefilled together in one step)");
 ABSL_FLAG(int64_t, context, 0,
-          "positions already in the KV cache before the timed decode (0: just the prompt)");
+          "bench-engine: positions already in the KV cache before the timed decode (0: just the "
+          "prompt); perplexity: tokens per window (0: 512)");
 ABSL_FLAG(int32_t, threads, 0, "worker threads (0: all cores)");
 ABSL_FLAG(std::string, device, "cpu",
           "the backend to run on in process: cpu, fpga-emu (the emulated card), fpga:N "

@@ -37,6 +37,9 @@ ABSL_DECLARE_FLAG(int64_t, stream_length);
 ABSL_DECLARE_FLAG(std::string, stream_file);
 ABSL_DECLARE_FLAG(int32_t, page_size);
 ABSL_DECLARE_FLAG(bool, json);
+// perplexity
+ABSL_DECLARE_FLAG(std::string, text_file);
+ABSL_DECLARE_FLAG(std::string, ids_file);
 // quantize
 ABSL_DECLARE_FLAG(std::string, weights);
 ABSL_DECLARE_FLAG(int32_t, group);

@@ -57,8 +57,35 @@ TEST(CliTest, SynthThenRunTextAndIds) {
             ids.out);
 }
 
+TEST(CliTest, SynthThenPerplexityOfTextAndIds) {
+  TempDir tmp;
+  ASSERT_EQ(Accllm("synth --shape tiny --seed 2 --out " + (tmp / "m").string()).exit_code, 0);
+  const std::string model = " --model " + (tmp / "m").string();
+  testing::WriteFileOrDie(tmp / "t.txt", "Once upon a time there was a small model.");
+  CommandResult text =
+      Accllm("perplexity" + model + " --text-file " + (tmp / "t.txt").string() + " --context 8");
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_THAT(text.out, HasSubstr("nll "));
+  EXPECT_THAT(text.out, HasSubstr("ppl "));
+  EXPECT_THAT(text.out, HasSubstr("windows "));
+  testing::WriteFileOrDie(tmp / "t.ids", "1 50 60 70 80 90 100");
+  CommandResult json = Accllm("perplexity" + model + " --ids-file " + (tmp / "t.ids").string() +
+                              " --context 3 --batch 2 --json");
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  // 7 ids in windows of 3: 3 + 3 + a 1-token tail that is dropped; 2 predicted per window.
+  EXPECT_THAT(json.out, HasSubstr("\"tokens\":4"));
+  EXPECT_THAT(json.out, HasSubstr("\"windows\":2"));
+  CommandResult bad = Accllm("perplexity" + model + " --ids-file " + (tmp / "t.ids").string() +
+                             " --attention sparse");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("--attention"));
+  CommandResult missing = Accllm("perplexity" + model + " --ids-file " + (tmp / "no.ids").string());
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("--ids-file"));
+}
+
 TEST(CliTest, HelpForEveryCommand) {
-  for (const char* command : {"run", "convert", "synth"}) {
+  for (const char* command : {"run", "convert", "synth", "perplexity"}) {
     CommandResult help = Accllm(std::string(command) + " --help");
     EXPECT_EQ(help.exit_code, 0) << command;
     EXPECT_THAT(help.out, HasSubstr("usage: accllm " + std::string(command)));
