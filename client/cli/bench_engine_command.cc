@@ -13,23 +13,23 @@
 #include <thread>
 #include <vector>
 
-#include "absl/flags/flag.h"                // absl::GetFlag
-#include "absl/flags/reflection.h"          // absl::FindCommandLineFlag
-#include "absl/strings/str_cat.h"           // absl::StrCat
-#include "absl/strings/str_format.h"        // absl::StrFormat
-#include "client/cli/command.h"             // RunBenchEngine
-#include "client/cli/device_flag.h"         // ChooseDeviceFromFlags
-#include "client/cli/flags.h"               // FLAGS_*
-#include "client/eval/evaluation.h"         // ParseAttention
-#include "model/model_dir.h"                // OpenModelDir
-#include "nlohmann/json.hpp"                // nlohmann::json
-#include "scheduler/lambda_page_table.h"    // LambdaPageTable
-#include "scheduler/page_pool.h"            // PagePool
-#include "workers/backend/backend_worker.h" // BackendWorker
-#include "workers/cpu/gemm_a8.h"            // GemvTargetName
-#include "workers/cpu/memory_bandwidth.h"   // MeasureReadBandwidth
-#include "workers/cpu/thread_pool.h"        // ThreadPool
-#include "model/attention_window_check.h"  // ValidateAttentionWindow
+#include "absl/flags/flag.h"                 // absl::GetFlag
+#include "absl/flags/reflection.h"           // absl::FindCommandLineFlag
+#include "absl/strings/str_cat.h"            // absl::StrCat
+#include "absl/strings/str_format.h"         // absl::StrFormat
+#include "client/cli/command.h"              // RunBenchEngine
+#include "client/cli/device_flag.h"          // ChooseDeviceFromFlags
+#include "client/cli/flags.h"                // FLAGS_*
+#include "client/eval/evaluation.h"          // ParseAttention
+#include "model/attention_window_check.h"    // ValidateAttentionWindow
+#include "model/model_dir.h"                 // OpenModelDir
+#include "nlohmann/json.hpp"                 // nlohmann::json
+#include "scheduler/lambda_page_table.h"     // LambdaPageTable
+#include "scheduler/page_pool.h"             // PagePool
+#include "workers/backend/backend_worker.h"  // BackendWorker
+#include "workers/cpu/gemm_a8.h"             // GemvTargetName
+#include "workers/cpu/memory_bandwidth.h"    // MeasureReadBandwidth
+#include "workers/cpu/thread_pool.h"         // ThreadPool
 
 namespace accllm::cli {
 
@@ -203,12 +203,15 @@ absl::Status RunBenchEngine(const std::vector<std::string>& args) {
 
   absl::StatusOr<scheduler::StepBatch> prefill = PlanStep(seqs, prompts, pages, ++step_id);
   if (!prefill.ok()) return prefill.status();
+  const auto phases_before_prefill = model->PhaseSeconds();
   const auto t_prefill = Clock::now();
   if (absl::Status s = RunStep(worker, *prefill, seqs, pages); !s.ok()) return s;
   const double prefill_s = Seconds(t_prefill);
+  const auto phases_after_prefill = model->PhaseSeconds();
 
   const double bandwidth_before = MeasureReadBandwidth(bandwidth_buffer, bandwidth_pool, 3);
   const DeviceCounters counters_before = model->counters();
+  const auto phases_before = model->PhaseSeconds();
   double decode_s = 0.0;
   for (int32_t g = 0; g < gen_tokens; ++g) {
     std::vector<std::vector<int32_t>> next(batch);
@@ -221,6 +224,7 @@ absl::Status RunBenchEngine(const std::vector<std::string>& args) {
   }
 
   const DeviceCounters counters_after = model->counters();
+  const auto phases_after = model->PhaseSeconds();
   const double bandwidth_after = MeasureReadBandwidth(bandwidth_buffer, bandwidth_pool, 3);
   const double bandwidth = (bandwidth_before + bandwidth_after) / 2;
   const double prefill_tok_s = static_cast<double>(batch) * prompt_tokens / prefill_s;
@@ -262,21 +266,48 @@ absl::Status RunBenchEngine(const std::vector<std::string>& args) {
   j["read_bandwidth_before_gb_s"] = bandwidth_before * 1e-9;
   j["read_bandwidth_after_gb_s"] = bandwidth_after * 1e-9;
   j["roofline_fraction"] = roofline_fraction;
+  // Where a step's time goes: each phase's wall time per decode step (and over the prefill),
+  // and what no phase covers (the step's checks, batching, sampling; "other").
+  using PhaseList = std::vector<std::pair<std::string, double>>;
+  const auto phases = [](const PhaseList& before, const PhaseList& after, double divisor,
+                         double step_ms) {
+    nlohmann::json out = nlohmann::json::object();
+    double covered = 0;
+    for (size_t p = 0; p < after.size() && p < before.size(); ++p) {
+      const double ms = 1e3 * (after[p].second - before[p].second) / divisor;
+      out[after[p].first] = ms;
+      covered += ms;
+    }
+    if (!out.empty()) out["other"] = step_ms - covered;
+    return out;
+  };
+  j["phases_ms"] = phases(phases_before, phases_after, gen_tokens, 1e3 / steps_per_s);
+  j["prefill_phases_ms"] =
+      phases(phases_before_prefill, phases_after_prefill, 1.0, 1e3 * prefill_s);
   if (absl::GetFlag(FLAGS_json)) {
     std::cout << j.dump() << "\n";
     return absl::OkStatus();
   }
   std::cout << absl::StrFormat(
-      "model %s  device %s  target %s  threads %d  batch %d  prompt %d  gen %d  context %d  attention %s\n"
+      "model %s  device %s  target %s  threads %d  batch %d  prompt %d  gen %d  context %d  "
+      "attention %s\n"
       "load_s %.2f  model_resident_bytes %d\n"
       "prefill_tok_s %.1f\ndecode_tok_s %.2f  (%.2f ms/step)\nweight_bytes_per_token %d\n"
       "read_bandwidth %.1f GB/s\nroofline_fraction %.3f\n"
       "device_bytes_per_token %.0f  device_launches_per_step %.2f  device_kernel_ms_per_step "
       "%.3f\n",
-      model_path, device->backend, GemvTargetName(), threads, batch, prompt_tokens, gen_tokens, context,
-      attention_name, load_s, model_resident_bytes, prefill_tok_s, decode_tok_s, 1e3 / steps_per_s,
-      weight_bytes, bandwidth * 1e-9, roofline_fraction, j["device_bytes_per_token"].get<double>(),
-      j["device_launches_per_step"].get<double>(), j["device_kernel_ms_per_step"].get<double>());
+      model_path, device->backend, GemvTargetName(), threads, batch, prompt_tokens, gen_tokens,
+      context, attention_name, load_s, model_resident_bytes, prefill_tok_s, decode_tok_s,
+      1e3 / steps_per_s, weight_bytes, bandwidth * 1e-9, roofline_fraction,
+      j["device_bytes_per_token"].get<double>(), j["device_launches_per_step"].get<double>(),
+      j["device_kernel_ms_per_step"].get<double>());
+  if (!j["phases_ms"].empty()) {
+    std::cout << "decode phases (ms/step):";
+    for (const auto& [name, ms] : j["phases_ms"].items()) {
+      std::cout << absl::StrFormat(" %s %.3f", name, ms.get<double>());
+    }
+    std::cout << "\n";
+  }
   return absl::OkStatus();
 }
 

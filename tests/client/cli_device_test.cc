@@ -30,11 +30,10 @@ class CliDeviceTest : public ::testing::Test {
     CommandResult convert = Accllm("convert --from llama2c --in " + (tmp_ / "m.bin").string() +
                                    " --out " + (tmp_ / "float").string());
     ASSERT_EQ(convert.exit_code, 0) << convert.err;
-    CommandResult quantize =
-        Accllm("quantize --model " + (tmp_ / "float").string() + " --out " +
-               (tmp_ / "w4").string() +
-               " --weights w4 --group 32 --method rtn --activations a8 --kv 4 --calib-samples 1"
-               " --calib-length 2");
+    CommandResult quantize = Accllm(
+        "quantize --model " + (tmp_ / "float").string() + " --out " + (tmp_ / "w4").string() +
+        " --weights w4 --group 32 --method rtn --activations a8 --kv 4 --calib-samples 1"
+        " --calib-length 2");
     ASSERT_EQ(quantize.exit_code, 0) << quantize.err;
   }
 
@@ -66,6 +65,41 @@ TEST_F(CliDeviceTest, BenchEngineReportsWhatTheCardCounted) {
   EXPECT_GT(j["device_bytes_per_token"].get<double>(),
             j["weight_bytes_per_token"].get<double>() / 2);
   EXPECT_GT(j["device_kernel_ms_per_step"].get<double>(), 0);
+}
+
+// Issue 16's breakdown: every phase of the CPU forward pass is reported per decode step, none
+// negative, and with "other" they add up to the step (the emulated card reports none).
+TEST_F(CliDeviceTest, BenchEngineBreaksTheCpuStepIntoPhases) {
+  CommandResult r = Accllm("bench-engine --model " + (tmp_ / "w4").string() +
+                           " --device cpu --batch 2 --prompt-tokens 8 --gen-tokens 4"
+                           " --threads 1 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  for (const char* key : {"phases_ms", "prefill_phases_ms"}) {
+    const nlohmann::json& phases = j[key];
+    for (const char* phase : {"embed", "norm", "qkv", "rope", "kv_store", "attention", "out_proj",
+                              "residual", "gate_up", "swiglu", "down", "head", "other"}) {
+      ASSERT_TRUE(phases.contains(phase)) << key << " lacks " << phase;
+    }
+    double sum = 0;
+    for (const auto& [name, ms] : phases.items()) {
+      if (name != "other") {
+        EXPECT_GE(ms.get<double>(), 0.0) << key << " " << name;
+      }
+      sum += ms.get<double>();
+    }
+    const double step_ms = key == std::string("phases_ms")
+                               ? j["decode_step_ms"].get<double>()
+                               : 1e3 * j["batch"].get<double>() * j["prompt_tokens"].get<double>() /
+                                     j["prefill_tok_s"].get<double>();
+    EXPECT_NEAR(sum, step_ms, 1e-6 * step_ms + 1e-9) << key;
+  }
+  EXPECT_GT(j["phases_ms"]["qkv"].get<double>(), 0.0);
+  CommandResult card = Accllm("bench-engine --model " + (tmp_ / "w4").string() +
+                              " --device fpga-emu --batch 1 --prompt-tokens 4 --gen-tokens 2"
+                              " --threads 1 --json");
+  ASSERT_EQ(card.exit_code, 0) << card.err;
+  EXPECT_TRUE(nlohmann::json::parse(card.out)["phases_ms"].empty());
 }
 
 TEST_F(CliDeviceTest, RefusalsSayWhy) {

@@ -16,8 +16,14 @@ run_one() {
   local t=$1 build=$2 seconds=$3 here=$4
   local bin="$build/bin/${t}_fuzz" log="$build/fuzz-logs/$t.log"
   mkdir -p "$build/fuzz-corpus/$t"
+  # libFuzzer ends a timed run with _Exit, past the targets' atexit cleanup: their scratch
+  # files go to a directory of this run's, removed here.
+  local scratch
+  scratch=$(mktemp -d "${TMPDIR:-/tmp}/accllm-fuzz-$t.XXXXXX")
+  trap 'rm -rf "$scratch"' RETURN
   # rss_limit/malloc_limit: a parser that allocates what a header says is a bug, not a slow input.
-  ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0 UBSAN_OPTIONS=print_stacktrace=1 \
+  TMPDIR=$scratch ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0 \
+    UBSAN_OPTIONS=print_stacktrace=1 \
     "$bin" -max_total_time="$seconds" -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 \
     -print_final_stats=1 -artifact_prefix="$build/fuzz-artifacts/$t-" \
     "$build/fuzz-corpus/$t" "$here/corpus/$t" >"$log" 2>&1

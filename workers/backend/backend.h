@@ -13,6 +13,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"    // absl::Status
@@ -57,6 +58,10 @@ class BackendModel {
                                std::vector<std::vector<float>>& logits) = 0;
   // Bytes of weights one step streams (every linear and the head).
   virtual int64_t WeightBytesPerStep() const = 0;
+  // Host wall time per phase of the forward pass since load, (name, seconds) in a fixed
+  // order, where the backend times them (the CPU's: embed, norm, qkv, attention, ...; see
+  // workers/engine/phase_clock.h); empty where it does not. For benchmarks, not per step.
+  virtual std::vector<std::pair<std::string, double>> PhaseSeconds() const { return {}; }
   // Average stored bits per decoder linear weight (scales, zeros, masks included).
   virtual double LinearBitsPerWeight() const = 0;
   // Safe to call while a step runs (metrics and heartbeats read them).

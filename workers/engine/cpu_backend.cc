@@ -4,10 +4,11 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/str_cat.h"         // absl::StrCat
-#include "workers/cpu/gemm_a8.h"          // GemvTargetName
-#include "workers/engine/kv_factory.h"    // KvPagePool, MakeKvPagePool
-#include "workers/engine/llama_model.h"   // LlamaModel
+#include "absl/strings/str_cat.h"        // absl::StrCat
+#include "workers/cpu/gemm_a8.h"         // GemvTargetName
+#include "workers/engine/kv_factory.h"   // KvPagePool, MakeKvPagePool
+#include "workers/engine/llama_model.h"  // LlamaModel
+#include "workers/engine/phase_clock.h"  // EnginePhaseName
 
 namespace accllm {
 namespace {
@@ -30,6 +31,14 @@ class CpuModel : public BackendModel {
   DeviceCounters counters() const override {
     std::lock_guard<std::mutex> lock(mu_);
     return counters_;
+  }
+  std::vector<std::pair<std::string, double>> PhaseSeconds() const override {
+    const std::array<double, kEnginePhaseCount> seconds = model_->PhaseSeconds();
+    std::vector<std::pair<std::string, double>> out;
+    for (int p = 0; p < kEnginePhaseCount; ++p) {
+      out.emplace_back(std::string(EnginePhaseName(static_cast<EnginePhase>(p))), seconds[p]);
+    }
+    return out;
   }
 
   absl::Status Forward(std::span<const scheduler::SequenceChunk> chunks,

@@ -8,6 +8,7 @@
 #include "model/tensor_names.h"           // LinearName, ...
 #include "workers/cpu/swiglu.h"           // SwiGluInPlace
 #include "workers/engine/linear_group.h"  // ApplyBatchShared
+#include "workers/engine/phase_clock.h"   // PhaseClock
 
 namespace accllm {
 
@@ -132,7 +133,9 @@ absl::Status LlamaModel::ForwardBatch(std::span<const BatchToken> batch) const {
   auto row = [](std::vector<float>& m, int64_t i, int width) {
     return std::span<float>(m.data() + i * width, static_cast<size_t>(width));
   };
+  PhaseClock clock(phase_totals_);
   for (int64_t i = 0; i < n; ++i) embedding_->Row(batch[i].token, row(x, i, dim));
+  clock.Lap(EnginePhase::kEmbed);
   // Attention on the kernel threads when every cache allows it, in equal parts per token.
   const int64_t parts = batch[0].kv->AttendParts();
   bool concurrent_attend = pool_ != nullptr;
@@ -181,7 +184,9 @@ absl::Status LlamaModel::ForwardBatch(std::span<const BatchToken> batch) const {
 
   for (int l = 0; l < c.n_layers; ++l) {
     const Layer& layer = layers_[l];
+    clock.Lap(EnginePhase::kResidual);  // the previous layer's last residual add
     for_tokens([&](int64_t i) { RmsNorm(row(x, i, dim), layer.attn_norm, eps, row(xb, i, dim)); });
+    clock.Lap(EnginePhase::kNorm);
     observe(l, LayerLinear::kQ, xb, dim);
     observe(l, LayerLinear::kK, xb, dim);
     observe(l, LayerLinear::kV, xb, dim);
@@ -190,13 +195,16 @@ absl::Status LlamaModel::ForwardBatch(std::span<const BatchToken> batch) const {
       float* outs[] = {q.data(), k.data(), v.data()};
       ApplyBatchShared(qkv, xb.data(), n, outs);
     }
+    clock.Lap(EnginePhase::kQkv);
     // Every K/V of the step is stored first; a query then reads only positions up to its
     // own, all stored, so the queries are independent and may run on the kernel threads.
     for_tokens([&](int64_t i) { rope_.ApplyAll(row(q, i, dim), batch[i].pos); });
+    clock.Lap(EnginePhase::kRope);
     for (int64_t i = 0; i < n; ++i) {
       const BatchToken& t = batch[i];
       t.kv->Store(l, t.pos, row(k, i, kv_dim), row(v, i, kv_dim));
     }
+    clock.Lap(EnginePhase::kKvStore);
     if (concurrent_attend) {
       // (query block, part) items: a lone decode token still splits over its KV heads.
       const int64_t items = static_cast<int64_t>(blocks.size()) * parts;
@@ -221,11 +229,15 @@ absl::Status LlamaModel::ForwardBatch(std::span<const BatchToken> batch) const {
         batch[i].kv->Attend(l, batch[i].pos, row(q, i, dim), row(attn, i, dim));
       }
     }
+    clock.Lap(EnginePhase::kAttention);
     observe(l, LayerLinear::kO, attn, dim);
     layer.wo->ApplyBatch(attn.data(), n, proj.data());
+    clock.Lap(EnginePhase::kOutProj);
     for (int64_t i = 0; i < n * dim; ++i) x[i] += proj[i];
+    clock.Lap(EnginePhase::kResidual);
 
     for_tokens([&](int64_t i) { RmsNorm(row(x, i, dim), layer.ffn_norm, eps, row(xb, i, dim)); });
+    clock.Lap(EnginePhase::kNorm);
     observe(l, LayerLinear::kGate, xb, dim);
     observe(l, LayerLinear::kUp, xb, dim);
     {
@@ -233,6 +245,7 @@ absl::Status LlamaModel::ForwardBatch(std::span<const BatchToken> batch) const {
       float* outs[] = {gate.data(), up.data()};
       ApplyBatchShared(gate_up, xb.data(), n, outs);
     }
+    clock.Lap(EnginePhase::kGateUp);
     // SwiGLU: silu(gate) * up. Elementwise, so it splits over the threads with the same bits;
     // its exp is a large share of a big batch's non-GEMM work.
     auto swiglu = [&](int64_t b, int64_t e, int) {
@@ -246,10 +259,13 @@ absl::Status LlamaModel::ForwardBatch(std::span<const BatchToken> batch) const {
         swiglu(0, n * hidden, 0);
       }
     });
+    clock.Lap(EnginePhase::kSwiGlu);
     observe(l, LayerLinear::kDown, gate, hidden);
     layer.down->ApplyBatch(gate.data(), n, proj.data());
+    clock.Lap(EnginePhase::kDown);
     for (int64_t i = 0; i < n * dim; ++i) x[i] += proj[i];
   }
+  clock.Lap(EnginePhase::kResidual);
 
   // The head only for the tokens that want logits (a prefill chunk's last), as one batch.
   std::vector<int64_t> heads;
@@ -262,11 +278,13 @@ absl::Status LlamaModel::ForwardBatch(std::span<const BatchToken> batch) const {
   for (int64_t j = 0; j < m; ++j) {
     RmsNorm(row(x, heads[j], dim), final_norm_, eps, row(normed, j, dim));
   }
+  clock.Lap(EnginePhase::kNorm);
   head_->ApplyBatch(normed.data(), m, logits.data());
   for (int64_t j = 0; j < m; ++j) {
     std::span<float> out = batch[heads[j]].logits;
     std::copy_n(logits.data() + j * c.vocab_size, c.vocab_size, out.data());
   }
+  clock.Lap(EnginePhase::kHead);
   return absl::OkStatus();
 }
 

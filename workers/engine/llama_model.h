@@ -19,6 +19,7 @@
 #include "workers/engine/embedding_table.h"  // EmbeddingTable
 #include "workers/engine/linear.h"           // Linear
 #include "workers/engine/linear_loader.h"    // LoadOptions
+#include "workers/engine/phase_clock.h"      // PhaseTotals
 #include "model/rope.h"             // Rope
 #include "workers/engine/sequence_kv.h"      // SequenceKv
 #include "workers/engine/weight_matrix.h"    // WeightMatrix
@@ -68,6 +69,9 @@ class LlamaModel {
   // thread-safe with concurrent Forward calls; only `accllm quantize` sets it.
   void set_observer(ActivationObserver* observer) const { observer_ = observer; }
 
+  // Wall time ForwardBatch spent per phase since the model was loaded (EnginePhase order).
+  std::array<double, kEnginePhaseCount> PhaseSeconds() const { return phase_totals_.Seconds(); }
+
  private:
   struct Layer {
     std::vector<float> attn_norm, ffn_norm;  // [dim]
@@ -85,6 +89,7 @@ class LlamaModel {
   double linear_bits_per_weight_ = 32;
   Rope rope_;
   mutable ActivationObserver* observer_ = nullptr;  // a tap, not part of the model's state
+  mutable PhaseTotals phase_totals_;                // a measurement, not the model's state
   std::shared_ptr<SharedThreadPool> pool_;  // the kernels' threads (null: one thread)
 };
 
