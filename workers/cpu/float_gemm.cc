@@ -8,6 +8,7 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "workers/cpu/float_gemm.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/cache_control.h"   // hwy::Prefetch
 #include "hwy/highway.h"         // HWY_EXPORT, HWY_DYNAMIC_DISPATCH
 
 HWY_BEFORE_NAMESPACE();
@@ -139,8 +140,14 @@ HWY_NOINLINE void Kernel41(const WT* w, const float* x, int64_t cols, float* y) 
   const WT* w1 = w + cols;
   const WT* w2 = w + 2 * cols;
   const WT* w3 = w + 3 * cols;
+  // The next four rows, a few kilobytes ahead: the DRAM stream of a decode GEMV.
+  const WT* next = w + 4 * cols;
   int64_t c = 0;
   for (; c + lanes <= cols; c += lanes) {
+    hwy::Prefetch(next + c);
+    hwy::Prefetch(next + cols + c);
+    hwy::Prefetch(next + 2 * cols + c);
+    hwy::Prefetch(next + 3 * cols + c);
     ACCLLM_STEP41(w0 + c, w1 + c, w2 + c, w3 + c, x + c);
   }
   if (c < cols) {
