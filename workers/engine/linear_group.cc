@@ -26,6 +26,13 @@ bool ApplyFloatShared(std::span<const Linear* const> layers, const float* x, int
     jobs.push_back(m->Job(ys[i]));
   }
   if (jobs.size() < 2) return false;
+  int64_t rows = 0;
+  for (const FloatGemmJob& job : jobs) rows += job.rows;
+  // As WeightMatrix::ApplyBatch: a tiny group is not worth waking the other threads for.
+  if (rows * first->cols() * n < WeightMatrix::kMinParallelMacs) {
+    FloatGemm(jobs, x, n, first->cols(), nullptr);
+    return true;
+  }
   RunOnPool(first->pool(), [&](ThreadPool* pool) { FloatGemm(jobs, x, n, first->cols(), pool); });
   return true;
 }

@@ -47,8 +47,6 @@ void WeightMatrix::MatVec(std::span<const float> x, std::span<float> y) const {
 
 void WeightMatrix::ApplyBatch(const float* x, int64_t n, float* y) const {
   const FloatGemmJob job = Job(y);
-  // A tiny matrix (stories260K's) takes less time than waking the other threads.
-  constexpr int64_t kMinParallelMacs = 32768;
   if (rows_ * cols_ * n < kMinParallelMacs) {
     FloatGemm({&job, 1}, x, n, cols_, nullptr);
     return;

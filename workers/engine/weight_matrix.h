@@ -41,6 +41,9 @@ class WeightMatrix : public Linear {
   // This matrix as a kernel job writing y [n, rows] (ApplyBatchShared groups q/k/v).
   FloatGemmJob Job(float* y) const;
   SharedThreadPool* pool() const { return pool_.get(); }
+  // Below this many multiply-adds a call stays on the calling thread: a tiny matrix
+  // (stories260K's) takes less time than waking the other threads.
+  static constexpr int64_t kMinParallelMacs = 32768;
   // Row r as float32 (the embedding lookup).
   void Row(int64_t r, std::span<float> out) const;
 
