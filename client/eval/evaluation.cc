@@ -2,16 +2,16 @@
 
 #include <algorithm>
 #include <cmath>
-#include <optional>
-#include <span>
 #include <fstream>
 #include <nlohmann/json.hpp>  // nlohmann::json
+#include <optional>
+#include <span>
 
-#include "absl/strings/numbers.h"      // absl::SimpleAtoi
-#include "absl/strings/str_cat.h"      // absl::StrCat
-#include "absl/strings/str_split.h"    // absl::StrSplit
-#include "workers/engine/kv_factory.h"  // MakeSequenceKv, MakeKvPagePool
+#include "absl/strings/numbers.h"       // absl::SimpleAtoi
+#include "absl/strings/str_cat.h"       // absl::StrCat
+#include "absl/strings/str_split.h"     // absl::StrSplit
 #include "workers/backend/sampler.h"    // Sampler
+#include "workers/engine/kv_factory.h"  // MakeSequenceKv, MakeKvPagePool
 
 namespace accllm {
 
@@ -19,8 +19,8 @@ namespace {
 
 // Continues `stream` by sampling until it holds `length` tokens or, when
 // `stop_at_eos`, the model emits a stop token. Dense cache, temperature 1.
-absl::Status SampleInto(const LlamaModel& model, Sampler& sampler, int64_t length,
-                        bool stop_at_eos, std::vector<int32_t>& stream) {
+absl::Status SampleInto(const LlamaModel& model, Sampler& sampler, int64_t length, bool stop_at_eos,
+                        std::vector<int32_t>& stream) {
   const ModelConfig& c = model.config();
   std::unique_ptr<SequenceKv> cache = MakeSequenceKv(model, static_cast<int32_t>(length));
   std::vector<float> logits(c.vocab_size);
@@ -29,8 +29,8 @@ absl::Status SampleInto(const LlamaModel& model, Sampler& sampler, int64_t lengt
   for (int64_t pos = 0; static_cast<int64_t>(stream.size() - start) < length; ++pos) {
     if (absl::Status s = model.Forward(stream.back(), pos, *cache, logits); !s.ok()) return s;
     const int32_t next = sampler.Sample(logits);
-    if (stop_at_eos && std::find(c.eos_token_ids.begin(), c.eos_token_ids.end(), next) !=
-                           c.eos_token_ids.end()) {
+    if (stop_at_eos &&
+        std::find(c.eos_token_ids.begin(), c.eos_token_ids.end(), next) != c.eos_token_ids.end()) {
       break;
     }
     stream.push_back(next);
@@ -54,15 +54,35 @@ absl::StatusOr<std::vector<std::vector<int32_t>>> SampleStreams(const LlamaModel
     return absl::InvalidArgumentError(absl::StrCat("--streams must be positive, got ", count));
   }
   if (length < 2 || length > model.config().max_seq_len) {
-    return absl::InvalidArgumentError(absl::StrCat("--length must be in [2, ",
-                                                   model.config().max_seq_len,
-                                                   "] (the reference's trained context), got ",
-                                                   length));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--length must be in [2, ", model.config().max_seq_len,
+                     "] (the reference's trained context), got ", length));
   }
+  // All streams decode together, one ForwardBatch per step with a token of each: the weights
+  // stream once per step, not once per stream. ForwardBatch gives each token Forward's bits,
+  // so the samples are those of decoding the streams one by one.
+  const int32_t vocab = model.config().vocab_size;
   std::vector<std::vector<int32_t>> streams(count);
+  std::vector<Sampler> samplers;
+  std::vector<std::unique_ptr<SequenceKv>> caches;
   for (int32_t i = 0; i < count; ++i) {
-    Sampler sampler({.temperature = 1.0f, .top_k = 0, .top_p = 1.0f, .seed = seed * 1000003 + i});
-    if (absl::Status s = SampleInto(model, sampler, length, false, streams[i]); !s.ok()) return s;
+    samplers.emplace_back(
+        SamplingParams{.temperature = 1.0f, .top_k = 0, .top_p = 1.0f, .seed = seed * 1000003 + i});
+    caches.push_back(MakeSequenceKv(model, length));
+    streams[i].push_back(model.config().bos_token_id);
+  }
+  std::vector<float> logits(static_cast<size_t>(count) * vocab);
+  std::vector<LlamaModel::BatchToken> step(count);
+  for (int64_t pos = 0; pos + 1 < length; ++pos) {
+    for (int32_t i = 0; i < count; ++i) {
+      step[i] = {.token = streams[i].back(),
+                 .pos = pos,
+                 .kv = caches[i].get(),
+                 .logits = std::span<float>(logits.data() + static_cast<size_t>(i) * vocab,
+                                            static_cast<size_t>(vocab))};
+    }
+    if (absl::Status s = model.ForwardBatch(step); !s.ok()) return s;
+    for (int32_t i = 0; i < count; ++i) streams[i].push_back(samplers[i].Sample(step[i].logits));
   }
   return streams;
 }
@@ -73,8 +93,8 @@ absl::StatusOr<std::vector<int32_t>> SampleConcatenatedStream(const LlamaModel& 
   std::vector<int32_t> stream;
   Sampler sampler({.temperature = 1.0f, .top_k = 0, .top_p = 1.0f, .seed = seed});
   while (static_cast<int64_t>(stream.size()) < length) {
-    const int64_t room = std::min<int64_t>(model.config().max_seq_len,
-                                           length - static_cast<int64_t>(stream.size()));
+    const int64_t room =
+        std::min<int64_t>(model.config().max_seq_len, length - static_cast<int64_t>(stream.size()));
     if (absl::Status s = SampleInto(model, sampler, room, true, stream); !s.ok()) return s;
   }
   return stream;
@@ -204,7 +224,8 @@ absl::StatusOr<EvalReport> RunEvaluation(StreamRunner& runner, double bits_per_w
                                          const EvalOptions& options) {
   EvalAccumulator acc(options);
   int64_t max_pages = 0;
-  std::vector<float> ref_logits(static_cast<size_t>(reference.config().vocab_size));
+  const int64_t vocab = reference.config().vocab_size;
+  std::vector<float> ref_logits;  // [chunk, vocab]
   for (const std::vector<int32_t>& stream : streams) {
     const int64_t n = static_cast<int64_t>(stream.size());
     std::unique_ptr<SequenceKv> ref_cache = MakeSequenceKv(reference, static_cast<int32_t>(n));
@@ -224,12 +245,20 @@ absl::StatusOr<EvalReport> RunEvaluation(StreamRunner& runner, double bits_per_w
           !s.ok()) {
         return s;
       }
+      // The reference's chunk as one batched prefill (each position's logits as Forward's).
+      const int64_t count = end - begin;
+      ref_logits.resize(static_cast<size_t>(count * vocab));
+      std::vector<LlamaModel::BatchToken> batch(static_cast<size_t>(count));
       for (int64_t pos = begin; pos < end; ++pos) {
-        if (absl::Status s = reference.Forward(stream[pos], pos, *ref_cache, ref_logits);
-            !s.ok()) {
-          return s;
-        }
-        acc.Add(logits[pos - begin], ref_logits, stream[pos + 1], pos);
+        batch[pos - begin] = {.token = stream[pos],
+                              .pos = pos,
+                              .kv = ref_cache.get(),
+                              .logits = std::span<float>(ref_logits.data() + (pos - begin) * vocab,
+                                                         static_cast<size_t>(vocab))};
+      }
+      if (absl::Status s = reference.ForwardBatch(batch); !s.ok()) return s;
+      for (int64_t pos = begin; pos < end; ++pos) {
+        acc.Add(logits[pos - begin], batch[pos - begin].logits, stream[pos + 1], pos);
       }
     }
     if (pager) max_pages = std::max(max_pages, pager->max_pages_held());
@@ -237,7 +266,7 @@ absl::StatusOr<EvalReport> RunEvaluation(StreamRunner& runner, double bits_per_w
   return acc.Finish(bits_per_weight, max_pages);
 }
 
-// The engine in this process, one position at a time over a dense cache or the pager's pages.
+// The engine in this process, a chunk at a time over a dense cache or the pager's pages.
 class EngineRunner : public StreamRunner {
  public:
   EngineRunner(const LlamaModel& model, const EvalOptions& options)
@@ -258,12 +287,14 @@ class EngineRunner : public StreamRunner {
     std::unique_ptr<SequenceKv> paged;
     if (pages != nullptr) paged = store_->Sequence(*pages, options_.attention);
     SequenceKv& kv = paged ? *paged : *dense_;
+    // The chunk as one batched prefill: each position's logits are Forward's, bit for bit.
+    std::vector<LlamaModel::BatchToken> batch(static_cast<size_t>(end - begin));
     for (int64_t pos = begin; pos < end; ++pos) {
       std::vector<float>& out = logits[pos - begin];
       out.resize(static_cast<size_t>(model_.config().vocab_size));
-      if (absl::Status s = model_.Forward(stream[pos], pos, kv, out); !s.ok()) return s;
+      batch[pos - begin] = {.token = stream[pos], .pos = pos, .kv = &kv, .logits = out};
     }
-    return absl::OkStatus();
+    return model_.ForwardBatch(batch);
   }
 
  private:

@@ -35,9 +35,15 @@ void KvCache::Store(int32_t layer, int64_t pos, std::span<const float> k,
 
 void KvCache::Attend(int32_t layer, int64_t pos, std::span<const float> q,
                      std::span<float> out) const {
-  AttendOver(
+  for (int32_t part = 0; part < config_.n_kv_heads; ++part) AttendPart(layer, pos, q, out, part);
+}
+
+void KvCache::AttendPart(int32_t layer, int64_t pos, std::span<const float> q, std::span<float> out,
+                         int32_t part) const {
+  thread_local std::vector<float> scores;  // parts may run on several threads at once
+  AttendOverKvHeads(
       config_, q, pos + 1, [&](int64_t t) { return keys_.data() + Offset(layer, t); },
-      [&](int64_t t) { return values_.data() + Offset(layer, t); }, scores_, out);
+      [&](int64_t t) { return values_.data() + Offset(layer, t); }, scores, out, part, part + 1);
 }
 
 std::span<const float> KvCache::Key(int32_t layer, int64_t pos) const {

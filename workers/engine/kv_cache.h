@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "model/config.h"                // ModelConfig
-#include "model/rope.h"         // Rope
+#include "model/rope.h"                  // Rope
 #include "workers/engine/sequence_kv.h"  // SequenceKv
 
 namespace accllm {
@@ -25,6 +25,11 @@ class KvCache : public SequenceKv {
              std::span<const float> v) override;
   void Attend(int32_t layer, int64_t pos, std::span<const float> q,
               std::span<float> out) const override;
+  // One part per KV head, so a prefill's attention spreads over the kernel threads.
+  bool ConcurrentAttend() const override { return true; }
+  int32_t AttendParts() const override { return config_.n_kv_heads; }
+  void AttendPart(int32_t layer, int64_t pos, std::span<const float> q, std::span<float> out,
+                  int32_t part) const override;
 
   // [kv_heads * head_dim] of one position; keys are stored after RoPE.
   std::span<const float> Key(int32_t layer, int64_t pos) const;
@@ -38,7 +43,6 @@ class KvCache : public SequenceKv {
   int32_t capacity_;
   std::vector<float> keys_;    // [layers, capacity, kv_dim]
   std::vector<float> values_;  // [layers, capacity, kv_dim]
-  mutable std::vector<float> scores_;  // scratch
 };
 
 }  // namespace accllm

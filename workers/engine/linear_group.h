@@ -1,7 +1,8 @@
 // Layers that read the same input (q/k/v of attention, gate/up of the MLP), applied
 // together: when all of them run the tiled A8 kernels, the input is quantized once and
 // their row tiles share one dispatch of the kernel threads (workers/cpu/gemm_group.h),
-// which a decode step of ~150 small GEMVs feels. Bit-identical to each layer's ApplyBatch.
+// which a decode step of ~150 small GEMVs feels; float layers likewise share one dispatch of
+// the float kernel (workers/cpu/float_gemm.h). Bit-identical to each layer's ApplyBatch.
 #ifndef ACCLLM_WORKERS_ENGINE_LINEAR_GROUP_H_
 #define ACCLLM_WORKERS_ENGINE_LINEAR_GROUP_H_
 

@@ -23,7 +23,11 @@ absl::StatusOr<LinearLoader> LinearLoader::Create(const ModelDir& dir, const Loa
   loader.dir_ = dir;
   loader.options_ = options;
   const ModelConfig& c = dir.config;
-  if (c.quantization_config_json.empty()) return loader;
+  if (c.quantization_config_json.empty()) {
+    // Float layers split their rows over the kernel threads too.
+    loader.pool_ = std::make_shared<SharedThreadPool>(options.threads);
+    return loader;
+  }
   loader.quantized_ = true;
   const std::string where = (dir.path / kConfigFileName).string();
   absl::StatusOr<QuantizationConfig> q = ParseQuantizationConfig(c.quantization_config_json, where);
@@ -58,9 +62,8 @@ absl::StatusOr<LinearLoader> LinearLoader::Create(const ModelDir& dir, const Loa
         " but embedding.bits is ", loader.q_.embedding_bits,
         "; a tied head shares the embedding's storage, so both must be 8 or both float"));
   }
-  if (!loader.q_.layers.empty()) {
-    loader.pool_ = std::make_shared<SharedThreadPool>(options.threads);
-  }
+  // Float layers left in a quantized model (and a float head) use the pool too.
+  loader.pool_ = std::make_shared<SharedThreadPool>(options.threads);
   return loader;
 }
 
@@ -87,7 +90,7 @@ absl::StatusOr<std::shared_ptr<const Linear>> LinearLoader::LoadLinear(
     }
     absl::StatusOr<TensorView> t = store.Get(weight_name);
     if (!t.ok()) return t.status();
-    absl::StatusOr<WeightMatrix> m = WeightMatrix::FromTensor(*t);
+    absl::StatusOr<WeightMatrix> m = WeightMatrix::FromTensor(*t, pool_);
     if (!m.ok()) return m.status();
     stored_bits_ += 8.0 * DTypeSize(t->dtype) * static_cast<double>(shape.rows * shape.cols);
     linear = std::make_shared<const WeightMatrix>(*std::move(m));
@@ -155,7 +158,7 @@ absl::StatusOr<std::shared_ptr<const Linear>> LinearLoader::LoadHead() {
   }
   absl::StatusOr<TensorView> t = dir_.tensors->Get(c.tie_embeddings ? kEmbeddingName : kLmHeadName);
   if (!t.ok()) return t.status();
-  absl::StatusOr<WeightMatrix> m = WeightMatrix::FromTensor(*t);
+  absl::StatusOr<WeightMatrix> m = WeightMatrix::FromTensor(*t, pool_);
   if (!m.ok()) return m.status();
   return std::make_shared<const WeightMatrix>(*std::move(m));
 }

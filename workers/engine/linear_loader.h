@@ -46,7 +46,7 @@ class LinearLoader {
   // Stored bits / weights over every linear loaded so far (scales, zeros, masks included;
   // a float linear counts its dtype's width). Embedding and head are not linears here.
   double LinearBitsPerWeight() const;
-  // The kernel threads the quantized layers share (null for a float model).
+  // The kernel threads the model's layers share.
   std::shared_ptr<SharedThreadPool> pool() const { return pool_; }
 
  private:

@@ -9,8 +9,9 @@
 #include <span>
 #include <vector>
 
-#include "absl/status/status.h"  // absl::Status
-#include "model/config.h"        // ModelConfig
+#include "absl/status/status.h"           // absl::Status
+#include "model/config.h"                 // ModelConfig
+#include "workers/cpu/float_attention.h"  // FloatAttendGroup
 
 namespace accllm {
 
@@ -48,37 +49,36 @@ class SequenceKv {
   }
 };
 
-// Softmax attention of every query head over n keys, GQA-grouped:
-// out_h = Σ_i softmax_i(q_h · k_i / √d) v_i, with k_i = key(i), v_i = value(i)
-// pointing at [kv_dim] vectors. `scores` is scratch of at least n floats.
+// Softmax attention of the query heads of KV heads [kv_begin, kv_end) over n keys,
+// GQA-grouped: out_h = Σ_i softmax_i(q_h · k_i / √d) v_i, with k_i = key(i), v_i = value(i)
+// pointing at [kv_dim] vectors; the SIMD kernel of workers/cpu/float_attention.h. `scores` is
+// scratch (resized here).
 template <typename KeyAt, typename ValueAt>
-void AttendOver(const ModelConfig& c, std::span<const float> q, int64_t n, KeyAt key,
-                ValueAt value, std::vector<float>& scores, std::span<float> out) {
+void AttendOverKvHeads(const ModelConfig& c, std::span<const float> q, int64_t n, KeyAt key,
+                       ValueAt value, std::vector<float>& scores, std::span<float> out,
+                       int kv_begin, int kv_end) {
   const int hd = c.head_dim();
   const int group = c.n_heads / c.n_kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  scores.resize(n);
-  for (int h = 0; h < c.n_heads; ++h) {
-    const float* qh = q.data() + h * hd;
-    const int kv_off = (h / group) * hd;
-    float max = -INFINITY;
-    for (int64_t i = 0; i < n; ++i) {
-      const float* k = key(i) + kv_off;
-      float dot = 0.0f;
-      for (int d = 0; d < hd; ++d) dot += qh[d] * k[d];
-      scores[i] = dot * scale;
-      max = std::max(max, scores[i]);
-    }
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n; ++i) sum += (scores[i] = std::exp(scores[i] - max));
-    float* o = out.data() + h * hd;
-    std::fill(o, o + hd, 0.0f);
-    for (int64_t i = 0; i < n; ++i) {
-      const float w = scores[i] / sum;
-      const float* v = value(i) + kv_off;
-      for (int d = 0; d < hd; ++d) o[d] += w * v[d];
-    }
+  thread_local std::vector<const float*> keys, values;
+  keys.resize(static_cast<size_t>(n));
+  values.resize(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    keys[i] = key(i);
+    values[i] = value(i);
   }
+  scores.resize(static_cast<size_t>(group * n));
+  for (int kv = kv_begin; kv < kv_end; ++kv) {
+    FloatAttendGroup(q.data() + kv * group * hd, group, hd, keys.data(), values.data(), kv * hd, n,
+                     scale, scores.data(), out.data() + kv * group * hd);
+  }
+}
+
+// Every query head.
+template <typename KeyAt, typename ValueAt>
+void AttendOver(const ModelConfig& c, std::span<const float> q, int64_t n, KeyAt key, ValueAt value,
+                std::vector<float>& scores, std::span<float> out) {
+  AttendOverKvHeads(c, q, n, key, value, scores, out, 0, c.n_kv_heads);
 }
 
 }  // namespace accllm

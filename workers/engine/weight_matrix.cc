@@ -7,13 +7,13 @@
 
 namespace accllm {
 
-absl::StatusOr<WeightMatrix> WeightMatrix::FromTensor(const TensorView& tensor) {
+absl::StatusOr<WeightMatrix> WeightMatrix::FromTensor(const TensorView& tensor,
+                                                      std::shared_ptr<SharedThreadPool> pool) {
   if (tensor.shape.size() != 2) {
     return absl::InvalidArgumentError(absl::StrCat("tensor ", tensor.name, " has shape ",
                                                    tensor.ShapeString(), ", expected 2-D"));
   }
-  if (tensor.dtype != DType::kF32 && tensor.dtype != DType::kF16 &&
-      tensor.dtype != DType::kBF16) {
+  if (tensor.dtype != DType::kF32 && tensor.dtype != DType::kF16 && tensor.dtype != DType::kBF16) {
     return absl::InvalidArgumentError(absl::StrCat("tensor ", tensor.name, " has dtype ",
                                                    std::string(DTypeName(tensor.dtype)),
                                                    ", expected F32, F16 or BF16"));
@@ -22,6 +22,7 @@ absl::StatusOr<WeightMatrix> WeightMatrix::FromTensor(const TensorView& tensor) 
   m.dtype_ = tensor.dtype;
   m.rows_ = tensor.shape[0];
   m.cols_ = tensor.shape[1];
+  m.pool_ = std::move(pool);
   const size_t align = DTypeSize(tensor.dtype);
   if (reinterpret_cast<uintptr_t>(tensor.data.data()) % align != 0) {
     auto copy = std::make_shared<std::vector<std::byte>>(tensor.data.begin(), tensor.data.end());
@@ -33,34 +34,24 @@ absl::StatusOr<WeightMatrix> WeightMatrix::FromTensor(const TensorView& tensor) 
   return m;
 }
 
-namespace {
-template <typename Load>
-void MatVecImpl(int64_t rows, int64_t cols, Load load, const float* x, float* y) {
-  for (int64_t r = 0; r < rows; ++r) {
-    float sum = 0.0f;
-    for (int64_t c = 0; c < cols; ++c) sum += load(r * cols + c) * x[c];
-    y[r] = sum;
-  }
+FloatGemmJob WeightMatrix::Job(float* y) const {
+  const FloatWeightType type = dtype_ == DType::kF16    ? FloatWeightType::kF16
+                               : dtype_ == DType::kBF16 ? FloatWeightType::kBF16
+                                                        : FloatWeightType::kF32;
+  return {.type = type, .w = data_, .rows = rows_, .y = y};
 }
-}  // namespace
 
 void WeightMatrix::MatVec(std::span<const float> x, std::span<float> y) const {
-  switch (dtype_) {
-    case DType::kF16: {
-      const auto* w = reinterpret_cast<const uint16_t*>(data_);
-      MatVecImpl(rows_, cols_, [w](int64_t i) { return HalfToFloat(w[i]); }, x.data(), y.data());
-      return;
-    }
-    case DType::kBF16: {
-      const auto* w = reinterpret_cast<const uint16_t*>(data_);
-      MatVecImpl(rows_, cols_, [w](int64_t i) { return BF16ToFloat(w[i]); }, x.data(), y.data());
-      return;
-    }
-    default: {
-      const auto* w = reinterpret_cast<const float*>(data_);
-      MatVecImpl(rows_, cols_, [w](int64_t i) { return w[i]; }, x.data(), y.data());
-    }
+  ApplyBatch(x.data(), 1, y.data());
+}
+
+void WeightMatrix::ApplyBatch(const float* x, int64_t n, float* y) const {
+  const FloatGemmJob job = Job(y);
+  if (rows_ * cols_ * n < kMinParallelMacs) {
+    FloatGemm({&job, 1}, x, n, cols_, nullptr);
+    return;
   }
+  RunOnPool(pool_.get(), [&](ThreadPool* pool) { FloatGemm({&job, 1}, x, n, cols_, pool); });
 }
 
 void WeightMatrix::Row(int64_t r, std::span<float> out) const {

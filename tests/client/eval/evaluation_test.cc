@@ -9,6 +9,8 @@
 #include "tests/support/ring_pager.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/test_env.h"
+#include "workers/backend/sampler.h"    // Sampler
+#include "workers/engine/kv_factory.h"  // MakeSequenceKv
 
 namespace accllm {
 namespace {
@@ -68,9 +70,7 @@ TEST_F(EvaluationTest, LambdaWithAWindowCoveringTheStreamEqualsDense) {
   lambda.page_size = 8;
   lambda.num_pages = 64;
   lambda.chunk = 7;
-  lambda.make_pager = [&] {
-    return std::make_unique<testing::RingPager>(64, 8, lambda.attention);
-  };
+  lambda.make_pager = [&] { return std::make_unique<testing::RingPager>(64, 8, lambda.attention); };
   absl::StatusOr<EvalReport> narrow = Evaluate(*f32_, *f32_, *streams, lambda);
   ASSERT_TRUE(narrow.ok()) << narrow.status();
   EXPECT_GT(narrow->kl_mean, 0.0);  // the window drops context
@@ -94,6 +94,48 @@ TEST_F(EvaluationTest, SamplingIsSeededAndConcatenationFillsTheLength) {
   EXPECT_GE(std::count(stream->begin(), stream->end(), f32_->config().bos_token_id), 3);
 }
 
+// SampleStreams decodes the streams together (one ForwardBatch per step); each stream is the
+// one decoding it alone with its seed gives, token for token.
+TEST_F(EvaluationTest, StreamsSampledTogetherEqualStreamsSampledAlone) {
+  const uint64_t seed = 11;
+  auto together = SampleStreams(*f32_, 3, 50, seed);
+  ASSERT_TRUE(together.ok()) << together.status();
+  const ModelConfig& c = f32_->config();
+  for (int32_t i = 0; i < 3; ++i) {
+    Sampler sampler({.temperature = 1.0f, .top_k = 0, .top_p = 1.0f, .seed = seed * 1000003 + i});
+    std::unique_ptr<SequenceKv> kv = MakeSequenceKv(*f32_, 50);
+    std::vector<float> logits(c.vocab_size);
+    std::vector<int32_t> alone = {c.bos_token_id};
+    for (int64_t pos = 0; pos + 1 < 50; ++pos) {
+      ASSERT_TRUE(f32_->Forward(alone.back(), pos, *kv, logits).ok());
+      alone.push_back(sampler.Sample(logits));
+    }
+    EXPECT_EQ((*together)[i], alone) << "stream " << i;
+  }
+}
+
+// Evaluate runs each chunk as batched prefill; its NLL is the token-by-token one's, exactly.
+TEST_F(EvaluationTest, BatchedPrefillNllEqualsTokenByToken) {
+  auto streams = SampleStreams(*f32_, 1, 90, 12);
+  ASSERT_TRUE(streams.ok());
+  EvalOptions options;
+  options.chunk = 32;
+  absl::StatusOr<EvalReport> r = Evaluate(*f16_, *f32_, *streams, options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const std::vector<int32_t>& s = (*streams)[0];
+  std::unique_ptr<SequenceKv> kv = MakeSequenceKv(*f16_, 90);
+  std::vector<float> logits(f16_->config().vocab_size);
+  double nll = 0;
+  for (size_t pos = 0; pos + 1 < s.size(); ++pos) {
+    ASSERT_TRUE(f16_->Forward(s[pos], static_cast<int64_t>(pos), *kv, logits).ok());
+    const float max = *std::max_element(logits.begin(), logits.end());
+    double sum = 0;
+    for (float v : logits) sum += std::exp(double(v) - max);
+    nll += max + std::log(sum) - logits[s[pos + 1]];
+  }
+  EXPECT_EQ(r->nll_model, nll / static_cast<double>(s.size() - 1));
+}
+
 TEST_F(EvaluationTest, NllBySegmentCoversEveryPredictedPosition) {
   auto stream = SampleConcatenatedStream(*f32_, 600, 4);
   ASSERT_TRUE(stream.ok());
@@ -101,8 +143,8 @@ TEST_F(EvaluationTest, NllBySegmentCoversEveryPredictedPosition) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->tokens, 599);
   EXPECT_EQ(r->nll_by_segment.size(), 3u);  // positions 1..255, 256..511, 512..599
-  const double weighted = (r->nll_by_segment[0] * 255 + r->nll_by_segment[1] * 256 +
-                           r->nll_by_segment[2] * 88) / 599;
+  const double weighted =
+      (r->nll_by_segment[0] * 255 + r->nll_by_segment[1] * 256 + r->nll_by_segment[2] * 88) / 599;
   EXPECT_NEAR(weighted, r->nll_model, 1e-9);
 }
 
