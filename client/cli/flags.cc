@@ -58,6 +58,11 @@ ABSL_FLAG(int32_t, calib_samples, 16, "self-calibration sequences sampled from t
 ABSL_FLAG(int32_t, calib_length, 0, "tokens per calibration sequence (0: min(256, context))");
 ABSL_FLAG(std::string, calib_file, "",
           "calibration token ids instead of sampling: whitespace-separated, one sequence a line");
+ABSL_FLAG(std::string, calib_text, "",
+          "calibration text instead of sampling: encoded with the model's tokenizer and cut into "
+          "--calib-samples sequences of BOS + --calib-length - 1 tokens");
+ABSL_FLAG(std::string, calib_ids, "",
+          "like --calib-text, from a file of whitespace-separated token ids (one stream)");
 ABSL_FLAG(std::string, layer_config, "",
           "JSON file of per-layer overrides (mixed precision / scheme; see `quantize --help`)");
 ABSL_FLAG(int32_t, embedding_bits, 8, "embedding: 8 (int8 rows) or 16 (fp16)");
