@@ -135,7 +135,7 @@ const std::vector<Command>& AllCommands() {
        "                [--zero-point auto|fractional|integer]\n"
        "                [--rotate] [--activations a8|a16] [--kv 4|8|16] [--kv-rotate] [--sinks 4]\n"
        "                [--calib-samples N] [--calib-length L]\n"
-       "                [--calib-text F | --calib-ids F | --calib-file F]\n"
+       "                [--calib-text F | --calib-ids F | --calib-file F] [--calib-save F]\n"
        "                [--layer-config FILE] [--seed S] [--embedding-bits 8|16] [--head-bits 8|16]\n\n"
        "Writes a quantized model directory (config.json with a quantization_config block,\n"
        "packed tensors, the tokenizer). Calibration: N sequences of L tokens sampled from the\n"
@@ -150,7 +150,7 @@ const std::vector<Command>& AllCommands() {
        "uniform 2:4 layers (the 2:4 CPU kernel is faster with them) and fractional otherwise.",
        {"model", "out", "weights", "group", "scheme", "sparsity", "zero_point", "method", "rotate", "damp",
         "activations", "kv", "kv_rotate", "sinks", "calib_samples", "calib_length", "calib_file",
-        "calib_text", "calib_ids", "layer_config", "seed", "embedding_bits", "head_bits"},
+        "calib_text", "calib_ids", "calib_save", "layer_config", "seed", "embedding_bits", "head_bits"},
        &RunQuantize},
       {"bench-engine", "prefill and decode speed in process, against the memory roofline",
        "accllm bench-engine --model DIR [--batch B] [--prompt-tokens P] [--gen-tokens G]\n"

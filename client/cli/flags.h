@@ -58,6 +58,7 @@ ABSL_DECLARE_FLAG(int32_t, calib_length);
 ABSL_DECLARE_FLAG(std::string, calib_file);
 ABSL_DECLARE_FLAG(std::string, calib_text);
 ABSL_DECLARE_FLAG(std::string, calib_ids);
+ABSL_DECLARE_FLAG(std::string, calib_save);
 ABSL_DECLARE_FLAG(std::string, layer_config);
 ABSL_DECLARE_FLAG(int32_t, embedding_bits);
 ABSL_DECLARE_FLAG(int32_t, head_bits);

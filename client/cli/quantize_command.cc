@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <tuple>
@@ -15,6 +16,7 @@
 #include "absl/flags/flag.h"                      // absl::GetFlag
 #include "absl/strings/str_cat.h"                 // absl::StrCat
 #include "absl/strings/str_format.h"              // absl::StrFormat
+#include "absl/strings/str_join.h"                // absl::StrJoin
 #include "client/cli/command.h"                   // RunQuantize
 #include "client/cli/flags.h"                     // FLAGS_*
 #include "client/quantize/calibration_capture.h"  // CaptureCalibration
@@ -211,6 +213,11 @@ absl::Status RunQuantize(const std::vector<std::string>& args) {
   }
   if (!read.ok()) return read.status();
   sequences = *std::move(read);
+  if (const std::string save = absl::GetFlag(FLAGS_calib_save); !save.empty()) {
+    std::ofstream out(save);
+    for (const std::vector<int32_t>& seq : sequences) out << absl::StrJoin(seq, " ") << "\n";
+    if (!out) return absl::InternalError(absl::StrCat("--calib-save: cannot write ", save));
+  }
   Progress progress;
   CalibrationStats stats(c);
   if (absl::Status s = CaptureCalibration(
