@@ -54,9 +54,9 @@ TEST(GroupQuantizerTest, IntegerZeroPointsStayInTheCodeRange) {
     float lo, hi;
   };
   for (int bits : {2, 3, 4, 8}) {
-    for (const Range& r :
-         {Range{-0.3f, 0.9f}, Range{0.2f, 0.9f}, Range{-0.7f, -0.1f}, Range{-1.0f, 1e-4f},
-          Range{0.5f, 0.5f}, Range{-2.0f, -2.0f}, Range{0.0f, 0.0f}}) {
+    for (const Range& r : {Range{-0.3f, 0.9f}, Range{0.2f, 0.9f}, Range{-0.7f, -0.1f},
+                           Range{-1.0f, 1e-4f}, Range{0.5f, 0.5f}, Range{-2.0f, -2.0f},
+                           Range{0.0f, 0.0f}}) {
       const GroupParams p = UniformParams(r.lo, r.hi, bits, ZeroPoint::kInteger);
       EXPECT_EQ(p.zero, std::nearbyint(p.zero)) << bits << " " << r.lo << " " << r.hi;
       EXPECT_GE(p.zero, 0.0f);
@@ -71,8 +71,8 @@ TEST(GroupQuantizerTest, IntegerZeroPointsStayInTheCodeRange) {
     }
   }
   const std::vector<float> w = {-0.4f, 0.1f, 0.3f, 0.05f};
-  const GroupParams p = ChooseGroupParams(w, {}, {}, WeightScheme::kUniform, 2, DefaultClipRatios(),
-                                          ZeroPoint::kInteger);
+  const GroupParams p = ChooseGroupParams(w, {}, {}, WeightScheme::kUniform, 2,
+                                          DefaultClipRatios(), ZeroPoint::kInteger);
   EXPECT_EQ(p.zero, std::nearbyint(p.zero));  // the clip search keeps the zero an integer
 }
 

@@ -28,14 +28,12 @@ TEST(QuantConfigJsonTest, WeightFormatRoundTrip) {
   f.bits = 2;
   f.sparsity = Sparsity::k2of4;
   f.zero_point = ZeroPoint::kInteger;
-  EXPECT_EQ(
-      WeightFormatToJson(f),
-      R"({"bits":2,"group_size":64,"scheme":"uniform","sparsity":"2:4","zero_point":"integer"})");
+  EXPECT_EQ(WeightFormatToJson(f),
+            R"({"bits":2,"group_size":64,"scheme":"uniform","sparsity":"2:4","zero_point":"integer"})");
   EXPECT_EQ(*ParseWeightFormatJson(WeightFormatToJson(f), kWhere), f);
   f.scheme = WeightScheme::kPow2;  // pow2 has no zero points: the field is left out
   f.zero_point = ZeroPoint::kFractional;
-  EXPECT_EQ(WeightFormatToJson(f),
-            R"({"bits":2,"group_size":64,"scheme":"pow2","sparsity":"2:4"})");
+  EXPECT_EQ(WeightFormatToJson(f), R"({"bits":2,"group_size":64,"scheme":"pow2","sparsity":"2:4"})");
 }
 
 TEST(QuantConfigJsonTest, MissingFieldsTakeDefaults) {
