@@ -219,6 +219,7 @@ absl::Status RunQuantize(const std::vector<std::string>& args) {
     if (!out) return absl::InternalError(absl::StrCat("--calib-save: cannot write ", save));
   }
   Progress progress;
+  progress.Update("calibrating", 0, static_cast<int>(sequences.size()), "sequences");  // clock
   CalibrationStats stats(c);
   if (absl::Status s = CaptureCalibration(
           **model, sequences, stats,
@@ -231,6 +232,7 @@ absl::Status RunQuantize(const std::vector<std::string>& args) {
                stats.fit_tokens(), stats.held_out_tokens(), sequences.size(),
                Seconds(calib_start, solve_start));
 
+  progress.Update("quantizing", 0, static_cast<int>(LinearPrefixes(c).size()), "");
   absl::StatusOr<ModelQuantizeReport> report = QuantizeModel(
       *dir, &stats, *options, out_path, [&](int done, int total, std::string_view prefix) {
         progress.Update("quantizing", done, total, prefix);

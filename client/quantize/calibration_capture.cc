@@ -1,6 +1,7 @@
 #include "client/quantize/calibration_capture.h"
 
-#include <algorithm>  // std::max
+#include <algorithm>  // std::max, std::min
+#include <memory>
 
 #include "absl/strings/str_cat.h"                // absl::StrCat
 #include "client/eval/evaluation.h"              // SampleStreams
@@ -86,20 +87,32 @@ absl::Status CaptureCalibration(const LlamaModel& model,
   BatchObserver observer(stats, model.config().n_layers);
   model.set_observer(&observer);
   ObserverGuard guard{model};
-  for (int32_t i = 0; i < n; ++i) {
-    const std::vector<int32_t>& seq = sequences[i];
-    // The whole sequence as one batched prefill step: every linear sees its tokens as one GEMM.
-    KvCache kv(model.config(), static_cast<int32_t>(seq.size()));
-    std::vector<LlamaModel::BatchToken> batch(seq.size());
-    for (size_t pos = 0; pos < seq.size(); ++pos) {
-      batch[pos] = {.token = seq[pos], .pos = static_cast<int64_t>(pos), .kv = &kv, .logits = {}};
+  // Up to kSequencesPerStep whole sequences (all fitting or all held out) as one batched prefill
+  // step: every linear sees their tokens as one GEMM, so the weights stream once per step.
+  constexpr int32_t kSequencesPerStep = 4;
+  for (int32_t first = 0; first < n;) {
+    const bool held_out = first >= held_from;
+    const int32_t last = std::min(first + kSequencesPerStep, held_out ? n : held_from);
+    std::vector<std::unique_ptr<KvCache>> caches;
+    std::vector<LlamaModel::BatchToken> batch;
+    for (int32_t i = first; i < last; ++i) {
+      const std::vector<int32_t>& seq = sequences[i];
+      KvCache* kv = caches
+                        .emplace_back(std::make_unique<KvCache>(model.config(),
+                                                                static_cast<int32_t>(seq.size())))
+                        .get();
+      for (size_t pos = 0; pos < seq.size(); ++pos) {
+        batch.push_back(
+            {.token = seq[pos], .pos = static_cast<int64_t>(pos), .kv = kv, .logits = {}});
+      }
     }
     if (absl::Status s = model.ForwardBatch(batch); !s.ok()) {
-      return absl::Status(
-          s.code(), absl::StrCat("calibration sequence ", i + 1, ": ", std::string(s.message())));
+      return absl::Status(s.code(), absl::StrCat("calibration sequences ", first + 1, "-", last,
+                                                 ": ", std::string(s.message())));
     }
-    if (absl::Status s = observer.Flush(i >= held_from); !s.ok()) return s;
-    if (progress) progress(i + 1, n);
+    if (absl::Status s = observer.Flush(held_out); !s.ok()) return s;
+    first = last;
+    if (progress) progress(first, n);
   }
   return absl::OkStatus();
 }
