@@ -1,6 +1,6 @@
 #include "quant/calibration.h"
 
-#include <algorithm>  // std::max
+#include <algorithm>  // std::fill, std::max, std::min
 #include <cmath>      // std::sqrt
 #include <fstream>    // std::ifstream
 #include <string>
@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"    // absl::SimpleAtoi
 #include "absl/strings/str_cat.h"    // absl::StrCat
 #include "absl/strings/str_split.h"  // absl::StrSplit
+#include "quant/dense_kernels.h"     // GemmAccumulate, DotProduct
 
 namespace accllm {
 namespace {
@@ -59,6 +60,16 @@ absl::Status CalibrationStats::Add(int32_t layer, LayerLinear linear, std::span<
   return acc.Add(x, 1);
 }
 
+absl::Status CalibrationStats::AddRows(int32_t layer, LayerLinear linear, std::span<const float> x,
+                                       int64_t samples, bool held_out) {
+  if (layer < 0 || layer >= n_layers_) {
+    return absl::InvalidArgumentError(absl::StrCat("calibration: no decoder layer ", layer));
+  }
+  if (!IsFirstOfInput(linear)) return absl::OkStatus();
+  HessianAccumulator& acc = held_out ? held_out_[Index(layer, linear)] : fit_[Index(layer, linear)];
+  return acc.Add(x, samples);
+}
+
 const HessianAccumulator& CalibrationStats::Fit(int32_t layer, LayerLinear linear) const {
   return fit_[Index(layer, linear)];
 }
@@ -103,23 +114,26 @@ absl::StatusOr<std::vector<std::vector<int32_t>>> ReadCalibrationFile(
 
 double RelativeOutputErrorFromMoment(std::span<const float> w, std::span<const float> w_hat,
                                      int64_t rows, int64_t cols, std::span<const double> h) {
-  // sum_r v_r^T H v_r for v = W - W_hat (error) and v = W (signal).
+  // sum_r v_r^T H v_r for v = W - W_hat (error) and v = W (signal): V H as a GEMM over blocks
+  // of rows, then each row's dot product with its own v.
+  constexpr int64_t kRowBlock = 64;
   double err = 0.0, sig = 0.0;
-  std::vector<double> d(static_cast<size_t>(cols)), s(static_cast<size_t>(cols));
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t j = 0; j < cols; ++j) {
-      s[j] = w[r * cols + j];
-      d[j] = s[j] - w_hat[r * cols + j];
-    }
-    for (int64_t i = 0; i < cols; ++i) {
-      const double* hi = h.data() + i * cols;
-      double hd = 0.0, hs = 0.0;
+  std::vector<double> v(static_cast<size_t>(2 * kRowBlock * cols));  // [d rows; s rows]
+  std::vector<double> vh(v.size());
+  for (int64_t r0 = 0; r0 < rows; r0 += kRowBlock) {
+    const int64_t m = std::min(kRowBlock, rows - r0);
+    for (int64_t r = 0; r < m; ++r) {
       for (int64_t j = 0; j < cols; ++j) {
-        hd += hi[j] * d[j];
-        hs += hi[j] * s[j];
+        const size_t i = static_cast<size_t>((r0 + r) * cols + j);
+        v[static_cast<size_t>(r * cols + j)] = static_cast<double>(w[i]) - w_hat[i];
+        v[static_cast<size_t>((m + r) * cols + j)] = w[i];
       }
-      err += d[i] * hd;
-      sig += s[i] * hs;
+    }
+    std::fill(vh.begin(), vh.begin() + 2 * m * cols, 0.0);
+    GemmAccumulate(2 * m, cols, cols, v.data(), cols, h.data(), cols, vh.data(), cols);
+    for (int64_t r = 0; r < m; ++r) {
+      err += DotProduct(v.data() + r * cols, vh.data() + r * cols, cols);
+      sig += DotProduct(v.data() + (m + r) * cols, vh.data() + (m + r) * cols, cols);
     }
   }
   if (sig <= 0.0) return err <= 0.0 ? 0.0 : INFINITY;

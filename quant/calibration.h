@@ -35,6 +35,11 @@ class CalibrationStats {
   // evaluation set instead of the fitting set.
   absl::Status Add(int32_t layer, LayerLinear linear, std::span<const float> x, bool held_out);
 
+  // x [samples, cols]: many tokens' inputs at once (one rank-k update, see HessianAccumulator).
+  // Accumulators of different sites may be fed from different threads at the same time.
+  absl::Status AddRows(int32_t layer, LayerLinear linear, std::span<const float> x, int64_t samples,
+                       bool held_out);
+
   const HessianAccumulator& Fit(int32_t layer, LayerLinear linear) const;
   const HessianAccumulator& HeldOut(int32_t layer, LayerLinear linear) const;
   int64_t fit_tokens() const;

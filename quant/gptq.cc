@@ -4,6 +4,7 @@
 #include <cmath>      // std::fabs, std::sqrt
 
 #include "absl/strings/str_cat.h"  // absl::StrCat
+#include "quant/dense_kernels.h"   // GemmAccumulate
 #include "quant/hessian.h"         // UpperCholeskyOfInverse
 #include "quant/rtn.h"             // CheckWeights
 #include "quant/sparse24.h"        // Select24, WandaMask24
@@ -32,36 +33,54 @@ std::vector<double> DampedHessian(std::span<const double> h, int64_t n, double d
 
 }  // namespace
 
-absl::StatusOr<UnpackedLinear> QuantizeGptqUnpacked(std::span<const float> w_in, int64_t rows,
-                                                    int64_t cols, const WeightFormat& format,
-                                                    std::span<const double> hessian,
-                                                    const GptqOptions& options) {
-  if (absl::Status s = CheckWeights(w_in, rows, cols, format); !s.ok()) return s;
+absl::StatusOr<GptqFactor> FactorHessian(std::span<const double> hessian, int64_t cols,
+                                         double damp_percent) {
   if (hessian.size() != static_cast<size_t>(cols * cols)) {
     return absl::InvalidArgumentError(absl::StrCat("hessian holds ", hessian.size(),
                                                    " values, expected [", cols, ", ", cols, "]"));
   }
-  if (!(options.damp_percent >= 0.0) || options.block_size < 1) {
-    return absl::InvalidArgumentError("damp_percent must be >= 0 and block_size >= 1");
-  }
-  const bool sparse = format.sparsity == Sparsity::k2of4;
-  const int group = format.group;
-  const int bits = format.bits;
-  const WeightScheme scheme = format.scheme;
-
-  std::vector<uint8_t> dead;
-  std::vector<double> h = DampedHessian(hessian, cols, options.damp_percent, &dead);
+  if (!(damp_percent >= 0.0)) return absl::InvalidArgumentError("damp_percent must be >= 0");
+  GptqFactor f;
+  f.cols = cols;
+  std::vector<double> h = DampedHessian(hessian, cols, damp_percent, &f.dead);
   // A nearly singular H (few samples) fails the factorization: retry with more damping.
   absl::StatusOr<std::vector<double>> u_or = UpperCholeskyOfInverse(h, cols);
   for (double extra = 0.1; !u_or.ok() && extra <= 10.0; extra *= 10.0) {
-    h = DampedHessian(hessian, cols, options.damp_percent + extra, &dead);
+    h = DampedHessian(hessian, cols, damp_percent + extra, &f.dead);
     u_or = UpperCholeskyOfInverse(h, cols);
   }
   if (!u_or.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "GPTQ: Hessian could not be factored even with damping: ", u_or.status().message()));
   }
-  const std::vector<double>& u = *u_or;  // [cols, cols] upper, H^-1 = U^T U
+  f.u = *std::move(u_or);
+  f.diag.resize(static_cast<size_t>(cols));
+  f.norms.resize(static_cast<size_t>(cols));
+  for (int64_t c = 0; c < cols; ++c) {
+    f.diag[static_cast<size_t>(c)] = h[static_cast<size_t>(c * cols + c)];
+    f.norms[static_cast<size_t>(c)] =
+        static_cast<float>(std::sqrt(std::max(0.0, hessian[static_cast<size_t>(c * cols + c)])));
+  }
+  return f;
+}
+
+absl::StatusOr<UnpackedLinear> QuantizeGptqUnpacked(std::span<const float> w_in, int64_t rows,
+                                                    int64_t cols, const WeightFormat& format,
+                                                    const GptqFactor& factor,
+                                                    const GptqOptions& options) {
+  if (absl::Status s = CheckWeights(w_in, rows, cols, format); !s.ok()) return s;
+  if (factor.cols != cols || factor.u.size() != static_cast<size_t>(cols * cols)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("GPTQ factor is for ", factor.cols, " inputs, the layer has ", cols));
+  }
+  if (options.block_size < 1) return absl::InvalidArgumentError("block_size must be >= 1");
+  const bool sparse = format.sparsity == Sparsity::k2of4;
+  const int group = format.group;
+  const int bits = format.bits;
+  const WeightScheme scheme = format.scheme;
+
+  const std::vector<double>& u = factor.u;  // [cols, cols] upper, H^-1 = U^T U
+  const std::vector<uint8_t>& dead = factor.dead;
 
   std::vector<float> w(w_in.begin(), w_in.end());  // [rows, cols], compensated as we go
   for (int64_t c = 0; c < cols; ++c) {
@@ -79,12 +98,7 @@ absl::StatusOr<UnpackedLinear> QuantizeGptqUnpacked(std::span<const float> w_in,
   if (scheme == WeightScheme::kUniform) out.zeros.assign(out.scales.size(), 0.0f);
   if (sparse) {
     if (options.mask_selection == MaskSelection::kWanda) {
-      std::vector<float> norms(static_cast<size_t>(cols));
-      for (int64_t c = 0; c < cols; ++c) {
-        norms[static_cast<size_t>(c)] =
-            static_cast<float>(std::sqrt(std::max(0.0, hessian[c * cols + c])));
-      }
-      out.keep = WandaMask24(w, rows, cols, norms);
+      out.keep = WandaMask24(w, rows, cols, factor.norms);
     } else {
       out.keep.assign(w.size(), 0);
     }
@@ -94,7 +108,8 @@ absl::StatusOr<UnpackedLinear> QuantizeGptqUnpacked(std::span<const float> w_in,
   const int64_t block = group <= options.block_size
                             ? static_cast<int64_t>(options.block_size / group) * group
                             : group;
-  std::vector<double> err(static_cast<size_t>(rows * block));  // [rows, block]
+  std::vector<double> err(static_cast<size_t>(rows * block), 0.0);  // [rows, block]
+  std::vector<double> update;                                       // [rows, cols - b1]
   std::vector<float> importance(static_cast<size_t>(group));
   std::vector<uint8_t> preview(static_cast<size_t>(group));
   std::vector<GroupParams> params(static_cast<size_t>(rows));
@@ -106,7 +121,7 @@ absl::StatusOr<UnpackedLinear> QuantizeGptqUnpacked(std::span<const float> w_in,
         const int64_t g = c / group;
         const int64_t len = std::min<int64_t>(group, cols - c);
         for (int64_t i = 0; i < len; ++i) {
-          importance[static_cast<size_t>(i)] = static_cast<float>(h[(c + i) * cols + c + i]);
+          importance[static_cast<size_t>(i)] = static_cast<float>(factor.diag[c + i]);
         }
         for (int64_t r = 0; r < rows; ++r) {
           const std::span<const float> gw(w.data() + r * cols + c, static_cast<size_t>(len));
@@ -168,18 +183,33 @@ absl::StatusOr<UnpackedLinear> QuantizeGptqUnpacked(std::span<const float> w_in,
         for (int64_t j = c + 1; j < b1; ++j) wr[j] -= static_cast<float>(e * urow[j]);
       }
     }
-    // Lazy update of the columns after the block: W[:, b1:] -= Err · U[b0:b1, b1:].
-    for (int64_t r = 0; r < rows; ++r) {
-      float* wr = w.data() + r * cols;
-      for (int64_t k = b0; k < b1; ++k) {
-        const double e = err[static_cast<size_t>(r * block + (k - b0))];
-        if (e == 0.0) continue;
-        const double* uk = u.data() + k * cols;
-        for (int64_t j = b1; j < cols; ++j) wr[j] -= static_cast<float>(e * uk[j]);
+    // Lazy update of the columns after the block: W[:, b1:] -= Err · U[b0:b1, b1:], one GEMM.
+    const int64_t rest = cols - b1;
+    if (rest > 0) {
+      update.assign(static_cast<size_t>(rows * rest), 0.0);
+      GemmAccumulate(rows, rest, b1 - b0, err.data(), block, u.data() + b0 * cols + b1, cols,
+                     update.data(), rest);
+      for (int64_t r = 0; r < rows; ++r) {
+        float* wr = w.data() + r * cols + b1;
+        const double* ur = update.data() + r * rest;
+        for (int64_t j = 0; j < rest; ++j) wr[j] -= static_cast<float>(ur[j]);
       }
     }
   }
   return out;
+}
+
+absl::StatusOr<UnpackedLinear> QuantizeGptqUnpacked(std::span<const float> w, int64_t rows,
+                                                    int64_t cols, const WeightFormat& format,
+                                                    std::span<const double> hessian,
+                                                    const GptqOptions& options) {
+  if (absl::Status s = CheckWeights(w, rows, cols, format); !s.ok()) return s;
+  if (options.block_size < 1) {
+    return absl::InvalidArgumentError("damp_percent must be >= 0 and block_size >= 1");
+  }
+  absl::StatusOr<GptqFactor> f = FactorHessian(hessian, cols, options.damp_percent);
+  if (!f.ok()) return f.status();
+  return QuantizeGptqUnpacked(w, rows, cols, format, *f, options);
 }
 
 absl::StatusOr<QuantizedLinear> QuantizeGptq(std::span<const float> w, int64_t rows, int64_t cols,

@@ -34,6 +34,27 @@ struct GptqOptions {
   MaskSelection mask_selection = MaskSelection::kSparseGpt;
 };
 
+// What GPTQ needs of a Hessian, computed once for all the linears that share an input (q/k/v,
+// gate/up): the upper Cholesky factor U of the damped H^-1, the damped diagonal (the groups'
+// importance), the dead columns and the inputs' norms sqrt(H_jj) (Wanda).
+struct GptqFactor {
+  int64_t cols = 0;
+  std::vector<double> u;      // [cols, cols] upper, H^-1 = U^T U
+  std::vector<double> diag;   // [cols] damped H_jj
+  std::vector<uint8_t> dead;  // [cols] H_jj == 0: no input ever reached the column
+  std::vector<float> norms;   // [cols] sqrt(H_jj) of the undamped H
+};
+
+// A nearly singular H (few samples) is retried with more damping before giving up.
+absl::StatusOr<GptqFactor> FactorHessian(std::span<const double> hessian, int64_t cols,
+                                         double damp_percent);
+
+// With a factor from FactorHessian (options.damp_percent is not used again).
+absl::StatusOr<UnpackedLinear> QuantizeGptqUnpacked(std::span<const float> w, int64_t rows,
+                                                    int64_t cols, const WeightFormat& format,
+                                                    const GptqFactor& factor,
+                                                    const GptqOptions& options = {});
+
 // w [rows, cols], hessian [cols, cols] (HessianAccumulator::Hessian()). Columns no calibration
 // input ever touched (H_jj == 0) are quantized as zero weights, as in the reference GPTQ.
 absl::StatusOr<UnpackedLinear> QuantizeGptqUnpacked(std::span<const float> w, int64_t rows,

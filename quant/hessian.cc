@@ -1,8 +1,10 @@
 #include "quant/hessian.h"
 
-#include <cmath>  // std::sqrt
+#include <algorithm>  // std::fill, std::min
+#include <cmath>      // std::sqrt
 
 #include "absl/strings/str_cat.h"  // absl::StrCat
+#include "quant/dense_kernels.h"   // GemmAccumulate, DotProduct, Axpy
 
 namespace accllm {
 
@@ -14,13 +16,26 @@ absl::Status HessianAccumulator::Add(std::span<const float> x, int64_t samples) 
     return absl::InvalidArgumentError(absl::StrCat(
         "calibration batch holds ", x.size(), " values, expected [", samples, ", ", cols_, "]"));
   }
-  for (int64_t s = 0; s < samples; ++s) {
-    const float* row = x.data() + s * cols_;
-    for (int64_t i = 0; i < cols_; ++i) {
-      const double xi = row[i];
-      if (xi == 0.0) continue;
-      double* out = sum_.data() + i * cols_;
-      for (int64_t j = i; j < cols_; ++j) out[j] += xi * row[j];
+  // X^T X as a rank-k update over chunks of tokens (one GEMM each), not token by token: the
+  // [cols, cols] sum then streams through the cache once per chunk instead of once per token.
+  // Only blocks on or right of the diagonal are computed (Hessian() reads the upper triangle).
+  constexpr int64_t kChunk = 256, kRowBlock = 64;
+  std::vector<double> xt, xd;  // [cols, chunk] and [chunk, cols]
+  for (int64_t s0 = 0; s0 < samples; s0 += kChunk) {
+    const int64_t s = std::min(kChunk, samples - s0);
+    xt.assign(static_cast<size_t>(cols_ * s), 0.0);
+    xd.assign(static_cast<size_t>(s * cols_), 0.0);
+    for (int64_t t = 0; t < s; ++t) {
+      const float* row = x.data() + (s0 + t) * cols_;
+      for (int64_t i = 0; i < cols_; ++i) {
+        xd[static_cast<size_t>(t * cols_ + i)] = row[i];
+        xt[static_cast<size_t>(i * s + t)] = row[i];
+      }
+    }
+    for (int64_t i0 = 0; i0 < cols_; i0 += kRowBlock) {
+      const int64_t m = std::min(kRowBlock, cols_ - i0);
+      GemmAccumulate(m, cols_ - i0, s, xt.data() + i0 * s, s, xd.data() + i0, cols_,
+                     sum_.data() + i0 * cols_ + i0, cols_);
     }
   }
   samples_ += samples;
@@ -42,52 +57,47 @@ std::vector<double> HessianAccumulator::Hessian() const {
 }
 
 absl::Status CholeskyLower(std::span<double> a, int64_t n) {
-  for (int64_t j = 0; j < n; ++j) {
-    double d = a[static_cast<size_t>(j * n + j)];
-    for (int64_t k = 0; k < j; ++k) d -= a[j * n + k] * a[j * n + k];
+  // Row by row: row i (in L1) against the rows above it, dot products over contiguous memory.
+  for (int64_t i = 0; i < n; ++i) {
+    double* li = a.data() + i * n;
+    for (int64_t j = 0; j < i; ++j) {
+      const double* lj = a.data() + j * n;
+      li[j] = (li[j] - DotProduct(li, lj, j)) / lj[j];
+    }
+    const double d = li[i] - DotProduct(li, li, i);
     if (!(d > 0.0)) {
       return absl::FailedPreconditionError(
-          absl::StrCat("matrix is not positive definite (pivot ", j, " is ", d, ")"));
+          absl::StrCat("matrix is not positive definite (pivot ", i, " is ", d, ")"));
     }
-    const double ljj = std::sqrt(d);
-    a[static_cast<size_t>(j * n + j)] = ljj;
-    for (int64_t i = j + 1; i < n; ++i) {
-      double s = a[static_cast<size_t>(i * n + j)];
-      for (int64_t k = 0; k < j; ++k) s -= a[i * n + k] * a[j * n + k];
-      a[static_cast<size_t>(i * n + j)] = s / ljj;
-    }
-    for (int64_t k = j + 1; k < n; ++k) a[static_cast<size_t>(j * n + k)] = 0.0;
+    li[i] = std::sqrt(d);
+    std::fill(li + i + 1, li + n, 0.0);
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<double>> UpperCholeskyOfInverse(std::span<const double> a, int64_t n) {
-  // a = L L^T  =>  a^-1 = L^-T L^-1. Invert L (lower triangular), form a^-1, then factor it.
-  std::vector<double> l(a.begin(), a.end());
+  // With J the index reversal, J a J = L L^T (one Cholesky), so a = M M^T with M = J L J upper
+  // and a^-1 = M^-T M^-1: U = M^-1 = J L^-1 J is upper with a positive diagonal, the factor
+  // asked for. One factorization and one triangular inversion, no explicit inverse.
+  const size_t nn = static_cast<size_t>(n * n);
+  std::vector<double> l(nn);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < n; ++j) l[i * n + j] = a[(n - 1 - i) * n + (n - 1 - j)];
+  }
   if (absl::Status s = CholeskyLower(l, n); !s.ok()) return s;
-  std::vector<double> linv(static_cast<size_t>(n * n), 0.0);  // lower
-  for (int64_t j = 0; j < n; ++j) {
-    linv[j * n + j] = 1.0 / l[j * n + j];
-    for (int64_t i = j + 1; i < n; ++i) {
-      double s = 0.0;
-      for (int64_t k = j; k < i; ++k) s += l[i * n + k] * linv[k * n + j];
-      linv[i * n + j] = -s / l[i * n + i];
-    }
-  }
-  std::vector<double> inv(static_cast<size_t>(n * n), 0.0);  // L^-T L^-1
+  // X = L^-1 by rows: X_i = (e_i - sum_{k<i} L_ik X_k) / L_ii, each step an axpy of a row.
+  std::vector<double> x(nn, 0.0);
   for (int64_t i = 0; i < n; ++i) {
-    for (int64_t j = 0; j <= i; ++j) {
-      double s = 0.0;
-      for (int64_t k = i; k < n; ++k) s += linv[k * n + i] * linv[k * n + j];
-      inv[i * n + j] = s;
-      inv[j * n + i] = s;
-    }
+    double* xi = x.data() + i * n;
+    const double* li = l.data() + i * n;
+    for (int64_t k = 0; k < i; ++k) Axpy(-li[k], x.data() + k * n, xi, k + 1);
+    const double inv = 1.0 / li[i];
+    for (int64_t j = 0; j < i; ++j) xi[j] *= inv;
+    xi[i] = inv;
   }
-  if (absl::Status s = CholeskyLower(inv, n); !s.ok()) return s;
-  // Upper U = L'^T where inv = L' L'^T... but GPTQ wants inv = U^T U, i.e. U = L'^T.
-  std::vector<double> upper(static_cast<size_t>(n * n), 0.0);
+  std::vector<double> upper(nn, 0.0);
   for (int64_t i = 0; i < n; ++i) {
-    for (int64_t j = 0; j <= i; ++j) upper[j * n + i] = inv[i * n + j];
+    for (int64_t j = i; j < n; ++j) upper[i * n + j] = x[(n - 1 - i) * n + (n - 1 - j)];
   }
   return upper;
 }

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"  // absl::StrCat
 #include "quant/calibration.h"     // RelativeOutputErrorFromMoment
+#include "quant/dense_kernels.h"   // GemmAccumulate
 #include "quant/gptq.h"            // QuantizeGptq
 #include "quant/hadamard.h"        // IsPowerOfTwo
 #include "quant/rtn.h"             // QuantizeRtn
@@ -19,51 +20,76 @@ Rotation InputRotationFor(int64_t cols, uint64_t seed) {
 std::vector<double> RotateMoment(const Rotation& q, std::span<const double> h) {
   const int64_t n = q.size();
   const std::vector<float> qf = q.Matrix();
-  std::vector<double> m(static_cast<size_t>(n * n), 0.0);  // Q H
+  std::vector<double> qd(qf.begin(), qf.end()), qt(qf.size());
   for (int64_t i = 0; i < n; ++i) {
-    for (int64_t k = 0; k < n; ++k) {
-      const double a = qf[i * n + k];
-      if (a == 0.0) continue;
-      const double* hk = h.data() + k * n;
-      double* mi = m.data() + i * n;
-      for (int64_t j = 0; j < n; ++j) mi[j] += a * hk[j];
-    }
+    for (int64_t j = 0; j < n; ++j) qt[j * n + i] = qd[i * n + j];
   }
+  std::vector<double> m(static_cast<size_t>(n * n), 0.0);  // Q H
+  GemmAccumulate(n, n, n, qd.data(), n, h.data(), n, m.data(), n);
   std::vector<double> out(static_cast<size_t>(n * n), 0.0);  // (Q H) Q^T
+  GemmAccumulate(n, n, n, m.data(), n, qt.data(), n, out.data(), n);
+  // Exactly symmetric, as a second moment is (the two triangles round differently).
   for (int64_t i = 0; i < n; ++i) {
-    for (int64_t j = 0; j < n; ++j) {
-      double s = 0.0;
-      for (int64_t k = 0; k < n; ++k) s += m[i * n + k] * qf[j * n + k];
-      out[i * n + j] = s;
+    for (int64_t j = i + 1; j < n; ++j) {
+      const double v = 0.5 * (out[i * n + j] + out[j * n + i]);
+      out[i * n + j] = out[j * n + i] = v;
     }
   }
   return out;
 }
 
-absl::StatusOr<LayerQuantResult> QuantizeLayer(std::span<const float> w, int64_t rows, int64_t cols,
-                                               const LayerPlan& plan,
-                                               const LayerQuantInputs& inputs) {
-  if (plan.keep_float) return absl::InvalidArgumentError("layer is planned to stay float");
+absl::StatusOr<PreparedInputs> PrepareInputs(int64_t cols, const LayerQuantInputs& inputs,
+                                             bool rotate, bool gptq) {
   const size_t hn = static_cast<size_t>(cols * cols);
   if ((!inputs.fit.empty() && inputs.fit.size() != hn) ||
       (!inputs.held_out.empty() && inputs.held_out.size() != hn)) {
     return absl::InvalidArgumentError(
         absl::StrCat("calibration moments do not match the layer's ", cols, " inputs"));
   }
-  if (plan.method == QuantMethod::kGptq && inputs.fit.empty()) {
+  PreparedInputs p;
+  p.cols = cols;
+  p.fit.assign(inputs.fit.begin(), inputs.fit.end());
+  p.held_out.assign(inputs.held_out.begin(), inputs.held_out.end());
+  if (rotate) {
+    // Quantize W' = W Q^T, whose inputs are Q x (second moment Q H Q^T).
+    p.rotation = InputRotationFor(cols, inputs.rotation_seed);
+    if (!p.fit.empty()) p.fit = RotateMoment(*p.rotation, p.fit);
+    if (!p.held_out.empty()) p.held_out = RotateMoment(*p.rotation, p.held_out);
+  }
+  if (gptq) {
+    if (p.fit.empty()) {
+      p.factor_status = absl::FailedPreconditionError("GPTQ needs calibration inputs");
+    } else {
+      absl::StatusOr<GptqFactor> f = FactorHessian(p.fit, cols, inputs.damp_percent);
+      if (f.ok()) {
+        p.factor = *std::move(f);
+      } else {
+        p.factor_status = f.status();
+      }
+    }
+  }
+  return p;
+}
+
+absl::StatusOr<LayerQuantResult> QuantizePreparedLayer(std::span<const float> w, int64_t rows,
+                                                       int64_t cols, const LayerPlan& plan,
+                                                       const PreparedInputs& inputs) {
+  if (plan.keep_float) return absl::InvalidArgumentError("layer is planned to stay float");
+  if (inputs.cols != cols || plan.rotate != inputs.rotation.has_value()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "inputs were prepared for ", inputs.cols, " columns", inputs.rotation ? " rotated" : "",
+        ", the layer has ", cols, plan.rotate ? " rotated" : ""));
+  }
+  if (plan.method == QuantMethod::kGptq && !inputs.factor) {
+    if (!inputs.factor_status.ok()) return inputs.factor_status;
     return absl::FailedPreconditionError("GPTQ needs calibration inputs");
   }
   LayerQuantResult result;
+  result.rotation = inputs.rotation;
   std::vector<float> wr(w.begin(), w.end());
-  std::vector<double> fit(inputs.fit.begin(), inputs.fit.end());
-  std::vector<double> held(inputs.held_out.begin(), inputs.held_out.end());
-  if (plan.rotate) {
-    // Quantize W' = W Q^T, whose inputs are Q x (second moment Q H Q^T).
-    result.rotation = InputRotationFor(cols, inputs.rotation_seed);
-    RotateWeightInputs(*result.rotation, wr);
-    if (!fit.empty()) fit = RotateMoment(*result.rotation, fit);
-    if (!held.empty()) held = RotateMoment(*result.rotation, held);
-  }
+  if (result.rotation) RotateWeightInputs(*result.rotation, wr);
+  const std::vector<double>& fit = inputs.fit;
+  const std::vector<double>& held = inputs.held_out;
 
   // RTN baseline (and the RTN plan): 2:4 by Wanda's |W| * ||x|| when inputs are known.
   std::vector<uint8_t> keep;
@@ -77,11 +103,13 @@ absl::StatusOr<LayerQuantResult> QuantizeLayer(std::span<const float> w, int64_t
 
   if (plan.method == QuantMethod::kGptq) {
     GptqOptions options;
-    options.damp_percent = inputs.damp_percent;
     options.mask_selection = MaskSelection::kSparseGpt;
-    absl::StatusOr<QuantizedLinear> g = QuantizeGptq(wr, rows, cols, plan.format, fit, options);
+    absl::StatusOr<UnpackedLinear> g =
+        QuantizeGptqUnpacked(wr, rows, cols, plan.format, *inputs.factor, options);
     if (!g.ok()) return g.status();
-    result.q = *std::move(g);
+    absl::StatusOr<QuantizedLinear> packed = PackLinear(*g);
+    if (!packed.ok()) return packed.status();
+    result.q = *std::move(packed);
   } else {
     result.q = *rtn;
   }
@@ -95,6 +123,16 @@ absl::StatusOr<LayerQuantResult> QuantizeLayer(std::span<const float> w, int64_t
     result.rtn_relative_error = RelativeOutputErrorFromMoment(wr, w_rtn, rows, cols, held);
   }
   return result;
+}
+
+absl::StatusOr<LayerQuantResult> QuantizeLayer(std::span<const float> w, int64_t rows, int64_t cols,
+                                               const LayerPlan& plan,
+                                               const LayerQuantInputs& inputs) {
+  if (plan.keep_float) return absl::InvalidArgumentError("layer is planned to stay float");
+  absl::StatusOr<PreparedInputs> p =
+      PrepareInputs(cols, inputs, plan.rotate, plan.method == QuantMethod::kGptq);
+  if (!p.ok()) return p.status();
+  return QuantizePreparedLayer(w, rows, cols, plan, *p);
 }
 
 }  // namespace accllm

@@ -9,7 +9,9 @@
 #include <span>
 #include <vector>
 
+#include "absl/status/status.h"      // absl::Status
 #include "absl/status/statusor.h"    // absl::StatusOr
+#include "quant/gptq.h"              // GptqFactor
 #include "quant/layer_config.h"      // LayerPlan
 #include "quant/quantized_linear.h"  // QuantizedLinear
 #include "quant/rotation.h"          // Rotation
@@ -40,6 +42,25 @@ Rotation InputRotationFor(int64_t cols, uint64_t seed);
 
 // Q H Q^T: the second moment of rotated inputs Q x, h [n, n].
 std::vector<double> RotateMoment(const Rotation& q, std::span<const double> h);
+
+// The calibration side of one input site, prepared once for every linear that reads it (q/k/v,
+// gate/up) under the same rotation choice: rotation, (rotated) moments and GPTQ's factor.
+struct PreparedInputs {
+  int64_t cols = 0;
+  std::optional<Rotation> rotation;   // set: the moments below are of rotated inputs Q x
+  std::vector<double> fit, held_out;  // [cols, cols], or empty (no calibration)
+  std::optional<GptqFactor> factor;   // of `fit`, when asked for and it factored
+  absl::Status factor_status;         // why `factor` is missing when it was asked for
+};
+
+// rotate: as plan.rotate; gptq: also factor the fitting moment (inputs.damp_percent).
+absl::StatusOr<PreparedInputs> PrepareInputs(int64_t cols, const LayerQuantInputs& inputs,
+                                             bool rotate, bool gptq);
+
+// w [rows, cols] with inputs prepared for plan.rotate (and plan.method).
+absl::StatusOr<LayerQuantResult> QuantizePreparedLayer(std::span<const float> w, int64_t rows,
+                                                       int64_t cols, const LayerPlan& plan,
+                                                       const PreparedInputs& inputs);
 
 // w [rows, cols] (float, row-major). plan.keep_float is an error here.
 absl::StatusOr<LayerQuantResult> QuantizeLayer(std::span<const float> w, int64_t rows, int64_t cols,

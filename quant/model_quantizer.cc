@@ -1,8 +1,12 @@
 #include "quant/model_quantizer.h"
 
-#include <cmath>  // std::isnan
+#include <algorithm>  // std::stable_sort
+#include <cmath>      // std::isnan
 #include <deque>
+#include <map>
+#include <mutex>
 #include <system_error>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"       // absl::StrCat
 #include "model/dtype.h"                // DType, DTypeSize
@@ -11,7 +15,8 @@
 #include "model/tensor_names.h"         // LinearName, LinearShape
 #include "model/tokenizer/tokenizer.h"  // kSentencePieceFileName, kLlama2cTokenizerFileName
 #include "quant/int8_rows.h"            // QuantizeInt8Rows
-#include "quant/layer_quantizer.h"      // QuantizeLayer
+#include "quant/layer_quantizer.h"      // PrepareInputs, QuantizePreparedLayer
+#include "quant/parallel_for.h"         // ParallelFor
 #include "quant/quantized_linear_io.h"  // AddQuantizedLinear, QuantizedTensorPrefix
 
 namespace accllm {
@@ -114,17 +119,113 @@ absl::StatusOr<ModelQuantizeReport> QuantizeModel(const ModelDir& in,
       return s;
     }
   }
-  double total_bits = 0.0, total_weights = 0.0;
-  const int total = static_cast<int>(prefixes.size());
+  // Solve every linear first, in parallel, then write them in model order. Linears that share
+  // an input (q/k/v, gate/up) and a rotation choice share its prepared calibration side.
+  struct Task {
+    int l;
+    LayerLinear linear;
+    std::string prefix;
+    LayerPlan plan;
+    int site = -1;  // into `sites`
+  };
+  struct Site {
+    int l;
+    LayerLinear linear;  // the first linear of the input (whose moments stand for it)
+    bool rotate = false, gptq = false;
+    uint64_t seed = 0;
+    absl::StatusOr<PreparedInputs> prepared = absl::UnknownError("not prepared");
+  };
+  std::vector<Task> tasks;
+  std::vector<Site> sites;
+  std::map<std::tuple<int, int, bool>, int> site_of;
+  for (int l = 0; l < c.n_layers; ++l) {
+    for (LayerLinear linear : kAllLayerLinears) {
+      Task& t = tasks.emplace_back();
+      t.l = l;
+      t.linear = linear;
+      t.prefix = QuantizedTensorPrefix(LinearName(l, linear));
+      t.plan = options.layer_config.PlanFor(t.prefix, options.base);
+      if (t.plan.keep_float) continue;
+      const int input = static_cast<int>(InputOf(linear));
+      auto [it, inserted] =
+          site_of.try_emplace({l, input, t.plan.rotate}, static_cast<int>(sites.size()));
+      if (inserted) {
+        Site& site = sites.emplace_back();
+        site.l = l;
+        site.linear = linear;
+        site.rotate = t.plan.rotate;
+        // Linears that share an input share its rotation: the engine rotates x once for all.
+        site.seed = options.seed * 1000003 + static_cast<uint64_t>(l * 4 + input) + 1;
+      }
+      t.site = it->second;
+      sites[static_cast<size_t>(t.site)].gptq |= t.plan.method == QuantMethod::kGptq;
+    }
+  }
+  ParallelFor(static_cast<int64_t>(sites.size()), options.threads, [&](int64_t i) {
+    Site& site = sites[static_cast<size_t>(i)];
+    const int64_t cols = LinearShape(c, site.linear).cols;
+    std::vector<double> fit, held;
+    if (calibration != nullptr) {
+      if (calibration->Fit(site.l, site.linear).samples() > 0) {
+        fit = calibration->Fit(site.l, site.linear).Hessian();
+      }
+      if (calibration->HeldOut(site.l, site.linear).samples() > 0) {
+        held = calibration->HeldOut(site.l, site.linear).Hessian();
+      }
+    }
+    LayerQuantInputs inputs;
+    inputs.fit = fit;
+    inputs.held_out = held;
+    inputs.damp_percent = options.damp_percent;
+    inputs.rotation_seed = site.seed;
+    site.prepared = PrepareInputs(cols, inputs, site.rotate, site.gptq);
+  });
+
+  std::vector<absl::StatusOr<LayerQuantResult>> results(tasks.size(),
+                                                        absl::UnknownError("not solved"));
+  // Largest first, so the last ones to finish are small.
+  std::vector<size_t> order(tasks.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const MatrixShape sa = LinearShape(c, tasks[a].linear), sb = LinearShape(c, tasks[b].linear);
+    return sa.rows * sa.cols > sb.rows * sb.cols;
+  });
+  const int total = static_cast<int>(tasks.size());
   int done = 0;
+  std::mutex progress_mu;
+  ParallelFor(static_cast<int64_t>(tasks.size()), options.threads, [&](int64_t k) {
+    const size_t i = order[static_cast<size_t>(k)];
+    const Task& t = tasks[i];
+    if (!t.plan.keep_float) {
+      const Site& site = sites[static_cast<size_t>(t.site)];
+      absl::StatusOr<TensorView> tv = tensor(LinearName(t.l, t.linear));
+      if (!site.prepared.ok()) {
+        results[i] = site.prepared.status();
+      } else if (!tv.ok()) {
+        results[i] = tv.status();
+      } else {
+        const MatrixShape shape = LinearShape(c, t.linear);
+        const std::vector<float> w = ToFloat32Vector(*tv);
+        results[i] = QuantizePreparedLayer(w, shape.rows, shape.cols, t.plan, *site.prepared);
+      }
+    }
+    std::lock_guard<std::mutex> lock(progress_mu);
+    ++done;
+    if (progress) progress(done, total, t.prefix);
+  });
+
+  double total_bits = 0.0, total_weights = 0.0;
+  size_t next_task = 0;
   for (int l = 0; l < c.n_layers; ++l) {
     if (absl::Status s = copy_tensor(AttnNormName(l)); !s.ok()) return s;
     if (absl::Status s = copy_tensor(FfnNormName(l)); !s.ok()) return s;
     for (LayerLinear linear : kAllLayerLinears) {
+      const size_t ti = next_task++;
+      const Task& task = tasks[ti];
       const std::string name = LinearName(l, linear);
-      const std::string prefix = QuantizedTensorPrefix(name);
+      const std::string& prefix = task.prefix;
       const MatrixShape shape = LinearShape(c, linear);
-      const LayerPlan plan = options.layer_config.PlanFor(prefix, options.base);
+      const LayerPlan& plan = task.plan;
       LayerQuantReport row;
       row.prefix = prefix;
       row.format = PlanName(plan);
@@ -135,23 +236,7 @@ absl::StatusOr<ModelQuantizeReport> QuantizeModel(const ModelDir& in,
         row.bits_per_weight = 8.0 * static_cast<double>(DTypeSize(t->dtype));
         row.relative_error = row.rtn_relative_error = 0.0;
       } else {
-        const std::vector<float> w = ToFloat32Vector(*t);
-        std::vector<double> fit, held;
-        if (calibration != nullptr) {
-          fit = calibration->Fit(l, linear).Hessian();
-          held = calibration->HeldOut(l, linear).Hessian();
-          if (calibration->Fit(l, linear).samples() == 0) fit.clear();
-          if (calibration->HeldOut(l, linear).samples() == 0) held.clear();
-        }
-        LayerQuantInputs inputs;
-        inputs.fit = fit;
-        inputs.held_out = held;
-        inputs.damp_percent = options.damp_percent;
-        // Linears that share an input (q/k/v, gate/up) share its rotation: the engine can
-        // rotate x once for all of them.
-        inputs.rotation_seed = options.seed * 1000003 +
-                               static_cast<uint64_t>(l * 4 + static_cast<int>(InputOf(linear))) + 1;
-        absl::StatusOr<LayerQuantResult> r = QuantizeLayer(w, shape.rows, shape.cols, plan, inputs);
+        absl::StatusOr<LayerQuantResult>& r = results[ti];
         if (!r.ok()) {
           return absl::Status(r.status().code(),
                               absl::StrCat(prefix, " (", row.format, "): ", r.status().message()));
@@ -162,7 +247,7 @@ absl::StatusOr<ModelQuantizeReport> QuantizeModel(const ModelDir& in,
           RotationSpec spec;
           if (r->rotation->kind() == Rotation::Kind::kHadamard) {
             spec.kind = RotationSpec::Kind::kHadamard;
-            spec.seed = inputs.rotation_seed;
+            spec.seed = sites[static_cast<size_t>(task.site)].seed;
           } else {
             spec.kind = RotationSpec::Kind::kMatrix;
             const std::vector<float> m = r->rotation->Matrix();
@@ -184,8 +269,6 @@ absl::StatusOr<ModelQuantizeReport> QuantizeModel(const ModelDir& in,
       total_bits += row.bits_per_weight * static_cast<double>(shape.rows * shape.cols);
       total_weights += static_cast<double>(shape.rows * shape.cols);
       report.layers.push_back(std::move(row));
-      ++done;
-      if (progress) progress(done, total, prefix);
     }
   }
   if (absl::Status s = copy_tensor(kFinalNormName); !s.ok()) return s;

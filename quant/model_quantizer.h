@@ -32,6 +32,7 @@ struct ModelQuantizeOptions {
   int embedding_bits = 8;   // 8, 16 or 32
   int lm_head_bits = 8;     // 8, 16 or 32 (ignored when the head is tied to the embedding)
   uint64_t seed = 0;        // rotation seeds derive from it
+  int threads = 0;          // linears solved at once (0: one per hardware thread)
 };
 
 struct LayerQuantReport {
@@ -48,7 +49,8 @@ struct ModelQuantizeReport {
   QuantizationConfig config;   // as written
 };
 
-// Called after each linear: (done, total, prefix).
+// Called after each linear: (done, total, prefix); linears are solved in parallel, so in no
+// fixed order (calls never overlap).
 using QuantizeProgressFn = std::function<void(int, int, std::string_view)>;
 
 // The tensor prefixes of the decoder linears, in model order.

@@ -1,9 +1,10 @@
 #include "quant/rotation.h"
 
-#include <algorithm>  // std::fill
+#include <algorithm>  // std::fill, std::min
 #include <cmath>      // std::cos, std::fabs, std::log, std::sin, std::sqrt
 
 #include "absl/strings/str_cat.h"  // absl::StrCat
+#include "quant/dense_kernels.h"   // GemmAccumulate, DotProduct, Axpy
 #include "quant/hadamard.h"        // HadamardTransform
 
 namespace accllm {
@@ -19,6 +20,43 @@ uint64_t SplitMix(uint64_t& state) {
 
 double Uniform01(uint64_t& state) {  // (0, 1)
   return (static_cast<double>(SplitMix(state) >> 11) + 0.5) * 0x1.0p-53;
+}
+
+// The rows of m [n, n] orthonormalized in order (the Q of m^T's QR, up to rounding): block
+// Gram-Schmidt run twice (BCGS2) on panels of rows, so the projections against the finished rows
+// are GEMMs; modified Gram-Schmidt inside a panel, also twice.
+void OrthonormalizeRows(std::vector<double>& m, int64_t n) {
+  constexpr int64_t kPanel = 32;
+  std::vector<double> pt, coef, proj;
+  for (int64_t i0 = 0; i0 < n; i0 += kPanel) {
+    const int64_t b = std::min(kPanel, n - i0);
+    double* panel = m.data() + i0 * n;
+    for (int pass = 0; pass < 2; ++pass) {
+      if (i0 > 0) {
+        // coef^T [i0, b] = Q_done [i0, n] · panel^T [n, b]; panel -= coef [b, i0] · Q_done.
+        pt.assign(static_cast<size_t>(n * b), 0.0);
+        for (int64_t r = 0; r < b; ++r) {
+          for (int64_t j = 0; j < n; ++j) pt[j * b + r] = panel[r * n + j];
+        }
+        proj.assign(static_cast<size_t>(i0 * b), 0.0);
+        GemmAccumulate(i0, b, n, m.data(), n, pt.data(), b, proj.data(), b);
+        coef.assign(static_cast<size_t>(b * i0), 0.0);
+        for (int64_t k = 0; k < i0; ++k) {
+          for (int64_t r = 0; r < b; ++r) coef[r * i0 + k] = -proj[k * b + r];
+        }
+        GemmAccumulate(b, n, i0, coef.data(), i0, m.data(), n, panel, n);
+      }
+      for (int64_t r = 0; r < b; ++r) {
+        double* ri = panel + r * n;
+        for (int64_t k = 0; k < r; ++k) {
+          const double* rk = panel + k * n;
+          Axpy(-DotProduct(ri, rk, n), rk, ri, n);
+        }
+        const double inv = 1.0 / std::sqrt(DotProduct(ri, ri, n));
+        for (int64_t j = 0; j < n; ++j) ri[j] *= inv;
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -42,22 +80,7 @@ Rotation Rotation::RandomOrthogonal(int64_t n, uint64_t seed) {
     m[i] = a * std::cos(t);
     if (i + 1 < m.size()) m[i + 1] = a * std::sin(t);
   }
-  // Modified Gram-Schmidt over rows, twice for orthogonality to double precision.
-  for (int pass = 0; pass < 2; ++pass) {
-    for (int64_t i = 0; i < n; ++i) {
-      double* ri = m.data() + i * n;
-      for (int64_t k = 0; k < i; ++k) {
-        const double* rk = m.data() + k * n;
-        double dot = 0.0;
-        for (int64_t j = 0; j < n; ++j) dot += ri[j] * rk[j];
-        for (int64_t j = 0; j < n; ++j) ri[j] -= dot * rk[j];
-      }
-      double norm = 0.0;
-      for (int64_t j = 0; j < n; ++j) norm += ri[j] * ri[j];
-      norm = std::sqrt(norm);
-      for (int64_t j = 0; j < n; ++j) ri[j] /= norm;
-    }
-  }
+  OrthonormalizeRows(m, n);
   Rotation r(Kind::kDense, n);
   r.matrix_.assign(m.begin(), m.end());
   return r;
@@ -138,7 +161,21 @@ std::vector<float> Rotation::Matrix() const {
 
 void RotateWeightInputs(const Rotation& q, std::span<float> w) {
   // Row r of W Q^T is (Q w_r)^T.
-  q.ApplyToRows(w);
+  if (q.kind() == Rotation::Kind::kHadamard) {
+    q.ApplyToRows(w);
+    return;
+  }
+  // Dense: W Q^T as one GEMM in double (what Apply computes row by row, in the same order).
+  const int64_t n = q.size();
+  const int64_t rows = static_cast<int64_t>(w.size()) / n;
+  const std::vector<float> m = q.Matrix();
+  std::vector<double> qt(m.size());
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < n; ++j) qt[j * n + i] = m[i * n + j];
+  }
+  std::vector<double> wd(w.begin(), w.begin() + rows * n), out(wd.size(), 0.0);
+  GemmAccumulate(rows, n, n, wd.data(), n, qt.data(), n, out.data(), n);
+  for (size_t i = 0; i < out.size(); ++i) w[i] = static_cast<float>(out[i]);
 }
 
 void RotateWeightOutputs(const Rotation& q, std::span<float> w) {

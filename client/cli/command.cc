@@ -134,11 +134,14 @@ const std::vector<Command>& AllCommands() {
        "                [--scheme uniform|pow2] [--sparsity none|2:4] [--method rtn|gptq]\n"
        "                [--zero-point auto|fractional|integer]\n"
        "                [--rotate] [--activations a8|a16] [--kv 4|8|16] [--kv-rotate] [--sinks 4]\n"
-       "                [--calib-samples N] [--calib-length L] [--calib-file F]\n"
+       "                [--calib-samples N] [--calib-length L]\n"
+       "                [--calib-text F | --calib-ids F | --calib-file F] [--calib-save F]\n"
        "                [--layer-config FILE] [--seed S] [--embedding-bits 8|16] [--head-bits 8|16]\n\n"
        "Writes a quantized model directory (config.json with a quantization_config block,\n"
-       "packed tensors, the tokenizer). Calibration: N sequences sampled from the model itself\n"
-       "(or --calib-file); a quarter is held out to measure each layer's output error, printed\n"
+       "packed tensors, the tokenizer). Calibration: N sequences of L tokens sampled from the\n"
+       "model itself, or real text (--calib-text, encoded with the model's tokenizer; --calib-ids\n"
+       "for a stream of ids) cut into N sequences of BOS + L-1 tokens, or --calib-file (one\n"
+       "sequence of ids a line); each runs as one batched prefill. A quarter is held out to measure each layer's output error, printed\n"
        "at the end next to round-to-nearest's. --layer-config is JSON:\n"
        "  {\"default\": {\"bits\": 4}, \"layers\": {\"model.layers.*.mlp.down_proj\": {\"bits\": 8},\n"
        "   \"model.layers.0.self_attn.q_proj\": \"float\"}}\n"
@@ -147,7 +150,7 @@ const std::vector<Command>& AllCommands() {
        "uniform 2:4 layers (the 2:4 CPU kernel is faster with them) and fractional otherwise.",
        {"model", "out", "weights", "group", "scheme", "sparsity", "zero_point", "method", "rotate", "damp",
         "activations", "kv", "kv_rotate", "sinks", "calib_samples", "calib_length", "calib_file",
-        "layer_config", "seed", "embedding_bits", "head_bits"},
+        "calib_text", "calib_ids", "calib_save", "layer_config", "seed", "embedding_bits", "head_bits"},
        &RunQuantize},
       {"bench-engine", "prefill and decode speed in process, against the memory roofline",
        "accllm bench-engine --model DIR [--batch B] [--prompt-tokens P] [--gen-tokens G]\n"

@@ -11,8 +11,9 @@ ABSL_FLAG(int64_t, seed, -1, "random seed (-1: a fresh one each run; synth uses 
 
 ABSL_FLAG(std::string, from, "", "source format: llama2c or hf");
 ABSL_FLAG(std::string, in, "", "llama2.c .bin checkpoint, or Hugging Face model directory");
-ABSL_FLAG(std::string, tokenizer, "",
-          "llama2c only: a tokenizer to copy into the model (llama2.c .bin or SentencePiece .model)");
+ABSL_FLAG(
+    std::string, tokenizer, "",
+    "llama2c only: a tokenizer to copy into the model (llama2.c .bin or SentencePiece .model)");
 
 ABSL_FLAG(std::string, shape, "tiny", "model shape: tiny, tinyllama-1.1b or llama2-7b");
 
@@ -58,6 +59,14 @@ ABSL_FLAG(int32_t, calib_samples, 16, "self-calibration sequences sampled from t
 ABSL_FLAG(int32_t, calib_length, 0, "tokens per calibration sequence (0: min(256, context))");
 ABSL_FLAG(std::string, calib_file, "",
           "calibration token ids instead of sampling: whitespace-separated, one sequence a line");
+ABSL_FLAG(std::string, calib_text, "",
+          "calibration text instead of sampling: encoded with the model's tokenizer and cut into "
+          "--calib-samples sequences of BOS + --calib-length - 1 tokens");
+ABSL_FLAG(std::string, calib_save, "",
+          "write the calibration sequences used to this file (--calib-file's format), e.g. to "
+          "reuse self-calibration samples without sampling again");
+ABSL_FLAG(std::string, calib_ids, "",
+          "like --calib-text, from a file of whitespace-separated token ids (one stream)");
 ABSL_FLAG(std::string, layer_config, "",
           "JSON file of per-layer overrides (mixed precision / scheme; see `quantize --help`)");
 ABSL_FLAG(int32_t, embedding_bits, 8, "embedding: 8 (int8 rows) or 16 (fp16)");
@@ -66,7 +75,8 @@ ABSL_FLAG(int32_t, head_bits, 8, "LM head: 8 (int8 rows) or 16 (fp16)");
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "accllm-server address HOST:PORT");
 ABSL_FLAG(int32_t, concurrency, 1, "requests in flight at once");
 ABSL_FLAG(int32_t, requests, 16, "requests to send in total");
-ABSL_FLAG(double, connect_timeout, 10.0, "seconds to wait for accllm-server to accept the connection");
+ABSL_FLAG(double, connect_timeout, 10.0,
+          "seconds to wait for accllm-server to accept the connection");
 ABSL_FLAG(std::string, tls_ca, "", "PEM CA of the server's TLS certificate (empty: plaintext)");
 ABSL_FLAG(std::string, tls_server_name, "",
           "name the server's certificate carries, if not the host of --server");
@@ -88,6 +98,8 @@ ABSL_FLAG(std::string, xclbin, "", "the decoder kernel for an FPGA card (make fp
 
 // fpga-model
 ABSL_FLAG(std::string, card, "u280", "FPGA card the cost model prices: u280");
-ABSL_FLAG(double, clock_mhz, 225.0, "kernel clock in MHz (AccLLM and FlightLLM ran the U280 at 225)");
-ABSL_FLAG(double, power_w, 0.0, "board power in W for tok/J (0: the card's default, 45 W for u280)");
+ABSL_FLAG(double, clock_mhz, 225.0,
+          "kernel clock in MHz (AccLLM and FlightLLM ran the U280 at 225)");
+ABSL_FLAG(double, power_w, 0.0,
+          "board power in W for tok/J (0: the card's default, 45 W for u280)");
 ABSL_FLAG(int32_t, window, 1024, "Λ attention window W in tokens (with --sinks S); 0: dense");

@@ -3,9 +3,11 @@
 #include <unistd.h>  // isatty, STDERR_FILENO
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <tuple>
@@ -14,9 +16,11 @@
 #include "absl/flags/flag.h"                      // absl::GetFlag
 #include "absl/strings/str_cat.h"                 // absl::StrCat
 #include "absl/strings/str_format.h"              // absl::StrFormat
+#include "absl/strings/str_join.h"                // absl::StrJoin
 #include "client/cli/command.h"                   // RunQuantize
 #include "client/cli/flags.h"                     // FLAGS_*
 #include "client/quantize/calibration_capture.h"  // CaptureCalibration
+#include "client/quantize/calibration_text.h"     // CalibrationFromText, CalibrationFromIds
 #include "model/model_dir.h"                      // OpenModelDir
 #include "quant/model_quantizer.h"                // QuantizeModel
 #include "spdlog/spdlog.h"                        // spdlog::info
@@ -100,25 +104,43 @@ absl::StatusOr<ModelQuantizeOptions> OptionsFromFlags() {
   return o;
 }
 
-// One line redrawn in place on a terminal; plain log lines otherwise (CI logs, pipes).
+double Seconds(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// One line redrawn in place on a terminal, with the elapsed time and an ETA from the rate so
+// far; plain log lines otherwise (CI logs, pipes), at most one every few seconds per phase.
 class Progress {
  public:
   Progress() : tty_(isatty(STDERR_FILENO) != 0) {}
   void Update(std::string_view phase, int done, int total, std::string_view what) {
+    const auto now = std::chrono::steady_clock::now();
+    if (phase != phase_) {
+      phase_ = std::string(phase);
+      start_ = now;
+      last_log_ = now - std::chrono::hours(1);
+    }
+    const double elapsed = Seconds(start_, now);
+    const double eta = done > 0 ? elapsed * (total - done) / done : 0.0;
     if (tty_) {
       constexpr int kWidth = 30;
       const int filled = total > 0 ? done * kWidth / total : kWidth;
       std::cerr << "\r" << phase << " [" << std::string(filled, '#')
-                << std::string(kWidth - filled, ' ') << "] " << done << "/" << total << " " << what
-                << "\033[K" << std::flush;
+                << std::string(kWidth - filled, ' ') << "] " << done << "/" << total
+                << absl::StrFormat(" %.0fs ETA %.0fs ", elapsed, eta) << what << "\033[K"
+                << std::flush;
       if (done == total) std::cerr << "\n";
-    } else {
-      spdlog::info("{} {}/{} {}", std::string(phase), done, total, std::string(what));
+    } else if (done == total || Seconds(last_log_, now) >= 5.0) {
+      last_log_ = now;
+      spdlog::info("{} {}/{} {} ({:.1f} s, ETA {:.0f} s)", std::string(phase), done, total,
+                   std::string(what), elapsed, eta);
     }
   }
 
  private:
   bool tty_;
+  std::string phase_;
+  std::chrono::steady_clock::time_point start_, last_log_;
 };
 
 std::string Fmt(double v, const char* f) { return std::isnan(v) ? "n/a" : absl::StrFormat(f, v); }
@@ -166,20 +188,38 @@ absl::Status RunQuantize(const std::vector<std::string>& args) {
   const ModelConfig& c = dir->config;
 
   std::vector<std::vector<int32_t>> sequences;
-  if (const std::string file = absl::GetFlag(FLAGS_calib_file); !file.empty()) {
-    absl::StatusOr<std::vector<std::vector<int32_t>>> read =
-        ReadCalibrationFile(file, c.vocab_size, c.max_seq_len);
-    if (!read.ok()) return read.status();
-    sequences = *std::move(read);
+  const std::string calib_file = absl::GetFlag(FLAGS_calib_file);
+  const std::string calib_text = absl::GetFlag(FLAGS_calib_text);
+  const std::string calib_ids = absl::GetFlag(FLAGS_calib_ids);
+  if (!calib_file.empty() + !calib_text.empty() + !calib_ids.empty() > 1) {
+    return absl::InvalidArgumentError(
+        "give at most one of --calib-text, --calib-ids and --calib-file");
+  }
+  const int32_t samples = absl::GetFlag(FLAGS_calib_samples);
+  int32_t length = absl::GetFlag(FLAGS_calib_length);
+  if (length == 0) length = std::min<int32_t>(256, c.max_seq_len);
+  absl::StatusOr<std::vector<std::vector<int32_t>>> read;
+  const auto calib_start = std::chrono::steady_clock::now();
+  if (!calib_file.empty()) {
+    read = ReadCalibrationFile(calib_file, c.vocab_size, c.max_seq_len);
+  } else if (!calib_text.empty()) {
+    read = CalibrationFromText(*dir, calib_text, samples, length);
+  } else if (!calib_ids.empty()) {
+    read = CalibrationFromIds(*dir, calib_ids, samples, length);
   } else {
-    int32_t length = absl::GetFlag(FLAGS_calib_length);
-    if (length == 0) length = std::min<int32_t>(256, c.max_seq_len);
-    absl::StatusOr<std::vector<std::vector<int32_t>>> sampled = SampleCalibrationSequences(
-        **model, absl::GetFlag(FLAGS_calib_samples), length, options->seed);
-    if (!sampled.ok()) return sampled.status();
-    sequences = *std::move(sampled);
+    spdlog::info("self-calibration: sampling {} sequences of {} tokens from the model", samples,
+                 length);
+    read = SampleCalibrationSequences(**model, samples, length, options->seed);
+  }
+  if (!read.ok()) return read.status();
+  sequences = *std::move(read);
+  if (const std::string save = absl::GetFlag(FLAGS_calib_save); !save.empty()) {
+    std::ofstream out(save);
+    for (const std::vector<int32_t>& seq : sequences) out << absl::StrJoin(seq, " ") << "\n";
+    if (!out) return absl::InternalError(absl::StrCat("--calib-save: cannot write ", save));
   }
   Progress progress;
+  progress.Update("calibrating", 0, static_cast<int>(sequences.size()), "sequences");  // clock
   CalibrationStats stats(c);
   if (absl::Status s = CaptureCalibration(
           **model, sequences, stats,
@@ -187,16 +227,20 @@ absl::Status RunQuantize(const std::vector<std::string>& args) {
       !s.ok()) {
     return s;
   }
-  spdlog::info("calibration: {} fitting tokens, {} held-out tokens ({} sequences)",
-               stats.fit_tokens(), stats.held_out_tokens(), sequences.size());
+  const auto solve_start = std::chrono::steady_clock::now();
+  spdlog::info("calibration: {} fitting tokens, {} held-out tokens ({} sequences) in {:.1f} s",
+               stats.fit_tokens(), stats.held_out_tokens(), sequences.size(),
+               Seconds(calib_start, solve_start));
 
+  progress.Update("quantizing", 0, static_cast<int>(LinearPrefixes(c).size()), "");
   absl::StatusOr<ModelQuantizeReport> report = QuantizeModel(
       *dir, &stats, *options, out_path, [&](int done, int total, std::string_view prefix) {
         progress.Update("quantizing", done, total, prefix);
       });
   if (!report.ok()) return report.status();
   PrintTable(*report);
-  spdlog::info("wrote {}", out_path);
+  spdlog::info("wrote {} (layers solved and written in {:.1f} s)", out_path,
+               Seconds(solve_start, std::chrono::steady_clock::now()));
   return absl::OkStatus();
 }
 

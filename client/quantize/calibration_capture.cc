@@ -1,30 +1,60 @@
 #include "client/quantize/calibration_capture.h"
 
-#include <algorithm>  // std::max
+#include <algorithm>  // std::max, std::min
+#include <memory>
 
 #include "absl/strings/str_cat.h"                // absl::StrCat
 #include "client/eval/evaluation.h"              // SampleStreams
+#include "quant/parallel_for.h"                  // ParallelFor
 #include "workers/engine/activation_observer.h"  // ActivationObserver
 #include "workers/engine/kv_cache.h"             // KvCache
 
 namespace accllm {
 namespace {
 
-class StatsObserver : public ActivationObserver {
+// Buffers the rows a ForwardBatch reports for each input site; Flush feeds each site's rows
+// to its accumulator as one rank-k update, the sites in parallel.
+class BatchObserver : public ActivationObserver {
  public:
-  explicit StatsObserver(CalibrationStats& stats) : stats_(stats) {}
-  void set_held_out(bool held_out) { held_out_ = held_out; }
-  const absl::Status& status() const { return status_; }
+  BatchObserver(CalibrationStats& stats, int32_t n_layers) : stats_(stats) {
+    sites_.resize(static_cast<size_t>(n_layers) * 4);
+  }
 
   void Observe(int32_t layer, LayerLinear linear, std::span<const float> x) override {
-    if (!status_.ok()) return;
-    status_ = stats_.Add(layer, linear, x, held_out_);
+    if (!IsFirstOfInput(linear) || layer < 0) return;  // q/k/v and gate/up share one input
+    const size_t i = static_cast<size_t>(layer) * 4 + static_cast<size_t>(InputOf(linear));
+    if (i >= sites_.size()) return;
+    Site& s = sites_[i];
+    s.layer = layer;
+    s.linear = linear;
+    s.cols = static_cast<int64_t>(x.size());
+    s.rows.insert(s.rows.end(), x.begin(), x.end());
+  }
+
+  absl::Status Flush(bool held_out) {
+    std::vector<absl::Status> status(sites_.size());
+    ParallelFor(static_cast<int64_t>(sites_.size()), 0, [&](int64_t i) {
+      Site& s = sites_[static_cast<size_t>(i)];
+      if (s.rows.empty()) return;
+      status[static_cast<size_t>(i)] = stats_.AddRows(
+          s.layer, s.linear, s.rows, static_cast<int64_t>(s.rows.size()) / s.cols, held_out);
+      s.rows.clear();
+    });
+    for (const absl::Status& st : status) {
+      if (!st.ok()) return st;
+    }
+    return absl::OkStatus();
   }
 
  private:
+  struct Site {
+    int32_t layer = 0;
+    LayerLinear linear = LayerLinear::kQ;
+    int64_t cols = 0;
+    std::vector<float> rows;  // [tokens, cols]
+  };
   CalibrationStats& stats_;
-  bool held_out_ = false;
-  absl::Status status_;
+  std::vector<Site> sites_;  // [layers * 4]
 };
 
 // Detaches the observer however the capture ends.
@@ -54,21 +84,35 @@ absl::Status CaptureCalibration(const LlamaModel& model,
                                 const std::function<void(int, int)>& progress) {
   const int32_t n = static_cast<int32_t>(sequences.size());
   const int32_t held_from = n - HeldOutCount(n);
-  StatsObserver observer(stats);
+  BatchObserver observer(stats, model.config().n_layers);
   model.set_observer(&observer);
   ObserverGuard guard{model};
-  for (int32_t i = 0; i < n; ++i) {
-    const std::vector<int32_t>& seq = sequences[i];
-    observer.set_held_out(i >= held_from);
-    KvCache kv(model.config(), static_cast<int32_t>(seq.size()));
-    for (size_t pos = 0; pos < seq.size(); ++pos) {
-      if (absl::Status s = model.Forward(seq[pos], static_cast<int64_t>(pos), kv, {}); !s.ok()) {
-        return absl::Status(
-            s.code(), absl::StrCat("calibration sequence ", i + 1, ": ", std::string(s.message())));
+  // Up to kSequencesPerStep whole sequences (all fitting or all held out) as one batched prefill
+  // step: every linear sees their tokens as one GEMM, so the weights stream once per step.
+  constexpr int32_t kSequencesPerStep = 4;
+  for (int32_t first = 0; first < n;) {
+    const bool held_out = first >= held_from;
+    const int32_t last = std::min(first + kSequencesPerStep, held_out ? n : held_from);
+    std::vector<std::unique_ptr<KvCache>> caches;
+    std::vector<LlamaModel::BatchToken> batch;
+    for (int32_t i = first; i < last; ++i) {
+      const std::vector<int32_t>& seq = sequences[i];
+      KvCache* kv = caches
+                        .emplace_back(std::make_unique<KvCache>(model.config(),
+                                                                static_cast<int32_t>(seq.size())))
+                        .get();
+      for (size_t pos = 0; pos < seq.size(); ++pos) {
+        batch.push_back(
+            {.token = seq[pos], .pos = static_cast<int64_t>(pos), .kv = kv, .logits = {}});
       }
-      if (!observer.status().ok()) return observer.status();
     }
-    if (progress) progress(i + 1, n);
+    if (absl::Status s = model.ForwardBatch(batch); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("calibration sequences ", first + 1, "-", last,
+                                                 ": ", std::string(s.message())));
+    }
+    if (absl::Status s = observer.Flush(held_out); !s.ok()) return s;
+    first = last;
+    if (progress) progress(first, n);
   }
   return absl::OkStatus();
 }

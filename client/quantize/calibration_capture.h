@@ -1,7 +1,8 @@
 // Collecting calibration statistics by running the float model: self-calibration sequences
-// sampled from the model itself (or token ids from a file) go through LlamaModel::Forward with an
-// ActivationObserver that feeds every linear's input into CalibrationStats. Lives above the
-// engine (quant/ does not depend on it).
+// sampled from the model itself (or real text, or token ids from a file) go through
+// LlamaModel::ForwardBatch, a few whole sequences per batched prefill step, with an
+// ActivationObserver that buffers every linear's input and feeds each input site's rows into
+// CalibrationStats as one rank-k update. Lives above the engine (quant/ does not depend on it).
 #ifndef ACCLLM_CLIENT_QUANTIZE_CALIBRATION_CAPTURE_H_
 #define ACCLLM_CLIENT_QUANTIZE_CALIBRATION_CAPTURE_H_
 
@@ -24,8 +25,10 @@ absl::StatusOr<std::vector<std::vector<int32_t>>> SampleCalibrationSequences(
 // there are two or more (so the solver never fits the data it is judged on).
 int32_t HeldOutCount(int32_t count);
 
-// Runs every sequence through `model` (dense cache); the last HeldOutCount() sequences go to the
-// held-out set. progress(done, total) after each sequence.
+// Runs every sequence through `model` (dense caches, up to 4 sequences per ForwardBatch); the last
+// HeldOutCount() sequences go to the held-out set. The statistics equal those of running the
+// tokens one by one through Forward, up to the summation order. progress(done, total) after
+// each sequence.
 absl::Status CaptureCalibration(const LlamaModel& model,
                                 const std::vector<std::vector<int32_t>>& sequences,
                                 CalibrationStats& stats,

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>  // testing::HasSubstr
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -92,6 +93,130 @@ TEST(HessianTest, UpperCholeskyOfInverseInvertsH) {
               HasSubstr("not positive definite"));
   EXPECT_THAT(acc.Add(std::vector<float>(5), 1),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("holds 5 values")));
+}
+
+// The factor as it was computed before the one-Cholesky form: L of a, L^-1, a^-1 = L^-T L^-1,
+// then the Cholesky of a^-1 transposed. Kept here as the oracle.
+std::vector<double> ReferenceUpperCholeskyOfInverse(std::vector<double> a, int64_t n) {
+  auto chol = [n](std::vector<double>& m) {
+    for (int64_t j = 0; j < n; ++j) {
+      double d = m[j * n + j];
+      for (int64_t k = 0; k < j; ++k) d -= m[j * n + k] * m[j * n + k];
+      const double ljj = std::sqrt(d);
+      m[j * n + j] = ljj;
+      for (int64_t i = j + 1; i < n; ++i) {
+        double s = m[i * n + j];
+        for (int64_t k = 0; k < j; ++k) s -= m[i * n + k] * m[j * n + k];
+        m[i * n + j] = s / ljj;
+      }
+      for (int64_t k = j + 1; k < n; ++k) m[j * n + k] = 0.0;
+    }
+  };
+  chol(a);
+  std::vector<double> linv(static_cast<size_t>(n * n), 0.0);
+  for (int64_t j = 0; j < n; ++j) {
+    linv[j * n + j] = 1.0 / a[j * n + j];
+    for (int64_t i = j + 1; i < n; ++i) {
+      double s = 0.0;
+      for (int64_t k = j; k < i; ++k) s += a[i * n + k] * linv[k * n + j];
+      linv[i * n + j] = -s / a[i * n + i];
+    }
+  }
+  std::vector<double> inv(static_cast<size_t>(n * n), 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j <= i; ++j) {
+      double s = 0.0;
+      for (int64_t k = i; k < n; ++k) s += linv[k * n + i] * linv[k * n + j];
+      inv[i * n + j] = inv[j * n + i] = s;
+    }
+  }
+  chol(inv);
+  std::vector<double> upper(static_cast<size_t>(n * n), 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j <= i; ++j) upper[j * n + i] = inv[i * n + j];
+  }
+  return upper;
+}
+
+TEST(HessianTest, OneCholeskyFactorEqualsTheExplicitInverseRoute) {
+  for (int64_t n : {5, 40, 150}) {
+    HessianAccumulator acc(n);
+    ASSERT_TRUE(acc.Add(CorrelatedInputs(3 * n, n, 8), 3 * n).ok());
+    std::vector<double> h = acc.Hessian();
+    for (int64_t j = 0; j < n; ++j) h[j * n + j] += 0.01;  // as GPTQ damps
+    absl::StatusOr<std::vector<double>> u = UpperCholeskyOfInverse(h, n);
+    ASSERT_TRUE(u.ok()) << u.status();
+    const std::vector<double> ref = ReferenceUpperCholeskyOfInverse(h, n);
+    double scale = 0.0;
+    for (double v : ref) scale = std::max(scale, std::fabs(v));
+    for (size_t i = 0; i < ref.size(); ++i) {
+      ASSERT_NEAR((*u)[i], ref[i], 1e-9 * scale) << "n " << n << " at " << i;
+    }
+  }
+}
+
+TEST(HessianTest, BatchedAccumulationEqualsTokenByToken) {
+  // The rank-k update over chunks (past one 256-token chunk, ragged row blocks) against one
+  // token at a time and against the plain double sum.
+  const int64_t cols = 70, samples = 300;
+  const std::vector<float> x = CorrelatedInputs(samples, cols, 12);
+  HessianAccumulator batched(cols), one_by_one(cols);
+  ASSERT_TRUE(batched.Add(x, samples).ok());
+  for (int64_t s = 0; s < samples; ++s) {
+    ASSERT_TRUE(one_by_one
+                    .Add(std::span<const float>(x).subspan(static_cast<size_t>(s * cols),
+                                                           static_cast<size_t>(cols)),
+                         1)
+                    .ok());
+  }
+  EXPECT_EQ(batched.samples(), samples);
+  const std::vector<double> hb = batched.Hessian(), h1 = one_by_one.Hessian();
+  for (int64_t i = 0; i < cols; ++i) {
+    for (int64_t j = 0; j < cols; ++j) {
+      double plain = 0.0;
+      for (int64_t s = 0; s < samples; ++s) {
+        plain += static_cast<double>(x[s * cols + i]) * x[s * cols + j];
+      }
+      plain /= samples;
+      const double tol = 1e-12 * (1.0 + std::fabs(plain));
+      ASSERT_NEAR(hb[i * cols + j], plain, tol) << i << "," << j;
+      ASSERT_NEAR(h1[i * cols + j], plain, tol) << i << "," << j;
+      ASSERT_EQ(hb[i * cols + j], hb[j * cols + i]);
+    }
+  }
+}
+
+TEST(GptqTest, LazyBlockUpdatesEqualEagerOnes) {
+  // Block 16 (the later columns updated by one GEMM per block) against one block over all
+  // columns (every update applied as each column is quantized): the same algorithm, rounding
+  // apart, so the same codes but for rare ties.
+  const int64_t rows = 32, cols = 256;
+  const std::vector<float> w = RandomNormal(static_cast<size_t>(rows * cols), 9, 0.1f);
+  HessianAccumulator acc(cols);
+  ASSERT_TRUE(acc.Add(CorrelatedInputs(512, cols, 40), 512).ok());
+  WeightFormat f;
+  f.bits = 3;
+  f.group = 16;
+  GptqOptions lazy, eager;
+  lazy.block_size = 16;
+  eager.block_size = static_cast<int>(cols);
+  absl::StatusOr<UnpackedLinear> a = QuantizeGptqUnpacked(w, rows, cols, f, acc.Hessian(), lazy);
+  absl::StatusOr<UnpackedLinear> b = QuantizeGptqUnpacked(w, rows, cols, f, acc.Hessian(), eager);
+  ASSERT_TRUE(a.ok() && b.ok());
+  int64_t differ = 0;
+  for (size_t i = 0; i < a->codes.size(); ++i) differ += a->codes[i] != b->codes[i];
+  EXPECT_LE(differ, static_cast<int64_t>(a->codes.size()) / 200) << differ << " codes differ";
+  // A factor shared by several linears gives what each would get on its own.
+  absl::StatusOr<GptqFactor> factor = FactorHessian(acc.Hessian(), cols, lazy.damp_percent);
+  ASSERT_TRUE(factor.ok());
+  absl::StatusOr<UnpackedLinear> c = QuantizeGptqUnpacked(w, rows, cols, f, *factor, lazy);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->codes, a->codes);
+  EXPECT_EQ(c->scales, a->scales);
+  EXPECT_THAT(
+      QuantizeGptqUnpacked(std::span<const float>(w).first(rows * 128), rows, 128, f, *factor, lazy)
+          .status(),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("factor is for 256 inputs")));
 }
 
 TEST(GptqTest, LowersOutputErrorVsRtnAtEveryWidth) {

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <vector>
 
@@ -19,9 +21,11 @@
 #include "quant/rotation.h"                       // Rotation
 #include "tests/support/llama2c_fixture.h"        // WriteRandomLlama2c
 #include "tests/support/status_matchers.h"
-#include "tests/support/test_env.h"      // TempDir
-#include "workers/engine/kv_factory.h"   // MakeSequenceKv
-#include "workers/engine/llama_model.h"  // LlamaModel
+#include "tests/support/test_env.h"              // TempDir
+#include "workers/engine/activation_observer.h"  // ActivationObserver
+#include "workers/engine/kv_cache.h"             // KvCache
+#include "workers/engine/kv_factory.h"           // MakeSequenceKv
+#include "workers/engine/llama_model.h"          // LlamaModel
 
 namespace accllm {
 namespace {
@@ -88,6 +92,79 @@ TEST_F(ModelQuantizerTest, GptqLowersEveryLayersHeldOutErrorVsRtnAtW2) {
   }
   // w2 g16: 2 bits + two fp16 per 16 weights = 4 bits.
   EXPECT_NEAR(report->bits_per_weight, 4.0, 1e-9);
+}
+
+// What the capture replaced: each token through Forward, its inputs added one by one.
+class TokenObserver : public ActivationObserver {
+ public:
+  explicit TokenObserver(CalibrationStats& stats) : stats_(stats) {}
+  void Observe(int32_t layer, LayerLinear linear, std::span<const float> x) override {
+    EXPECT_TRUE(stats_.Add(layer, linear, x, held_out).ok());
+  }
+  bool held_out = false;
+
+ private:
+  CalibrationStats& stats_;
+};
+
+TEST_F(ModelQuantizerTest, BatchedCaptureEqualsTokenByToken) {
+  absl::StatusOr<std::unique_ptr<LlamaModel>> model = LlamaModel::Load(*dir_);
+  ASSERT_TRUE(model.ok()) << model.status();
+  absl::StatusOr<std::vector<std::vector<int32_t>>> seqs =
+      SampleCalibrationSequences(**model, 5, 40, 9);
+  ASSERT_TRUE(seqs.ok());
+  CalibrationStats batched(dir_->config), tokens(dir_->config);
+  ASSERT_TRUE(CaptureCalibration(**model, *seqs, batched).ok());
+  TokenObserver observer(tokens);
+  (*model)->set_observer(&observer);
+  const size_t held_from = seqs->size() - static_cast<size_t>(HeldOutCount(5));
+  for (size_t i = 0; i < seqs->size(); ++i) {
+    observer.held_out = i >= held_from;
+    KvCache kv(dir_->config, 40);
+    for (size_t pos = 0; pos < 40; ++pos) {
+      ASSERT_TRUE((**model).Forward((*seqs)[i][pos], static_cast<int64_t>(pos), kv, {}).ok());
+    }
+  }
+  (*model)->set_observer(nullptr);
+  EXPECT_EQ(batched.fit_tokens(), tokens.fit_tokens());
+  EXPECT_EQ(batched.held_out_tokens(), tokens.held_out_tokens());
+  EXPECT_EQ(batched.held_out_tokens(), 40);
+  for (int l = 0; l < dir_->config.n_layers; ++l) {
+    for (LayerLinear linear : kAllLayerLinears) {
+      for (bool held : {false, true}) {
+        const std::vector<double> a =
+            (held ? batched.HeldOut(l, linear) : batched.Fit(l, linear)).Hessian();
+        const std::vector<double> b =
+            (held ? tokens.HeldOut(l, linear) : tokens.Fit(l, linear)).Hessian();
+        ASSERT_EQ(a.size(), b.size());
+        for (size_t i = 0; i < a.size(); ++i) {
+          ASSERT_NEAR(a[i], b[i], 1e-10 * (1.0 + std::fabs(b[i])))
+              << "layer " << l << " " << static_cast<int>(linear) << (held ? " held" : " fit");
+        }
+      }
+    }
+  }
+}
+
+TEST_F(ModelQuantizerTest, ParallelSolveWritesWhatOneThreadWrites) {
+  TempDir out;
+  ModelQuantizeOptions o = W2Gptq();
+  o.base.rotate = true;  // dim 32: Hadamard; hidden 80: a dense stored rotation
+  o.threads = 1;
+  absl::StatusOr<ModelQuantizeReport> one = QuantizeModel(*dir_, stats_, o, out.path() / "a");
+  o.threads = 3;
+  absl::StatusOr<ModelQuantizeReport> three = QuantizeModel(*dir_, stats_, o, out.path() / "b");
+  ASSERT_TRUE(one.ok() && three.ok());
+  auto bytes = [](const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  EXPECT_EQ(bytes(out.path() / "a" / "model.safetensors"),
+            bytes(out.path() / "b" / "model.safetensors"));
+  ASSERT_EQ(one->layers.size(), three->layers.size());
+  for (size_t i = 0; i < one->layers.size(); ++i) {
+    EXPECT_EQ(one->layers[i].relative_error, three->layers[i].relative_error);
+  }
 }
 
 TEST_F(ModelQuantizerTest, WrittenDirectoryParsesBack) {
