@@ -2,11 +2,13 @@
 // (docs27m, W4 g32 GPTQ, A8, KV4, int8 embedding and head, ≤ 20 MB), greedy generation
 // writes English words (a golden continuation), and its perplexity on docs27m's held-out
 // text stays within the measured bound of the float model's.
-#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
