@@ -9,7 +9,8 @@ FUZZ_SECONDS ?= 300
 FUZZ_TEST_SECONDS ?= 30
 FUZZ_JOBS ?= 2
 JOBS       ?= $(shell nproc)
-MODEL_DIR  ?= models/default
+# The default model is shipped in the repository (models/docs27m-w4/README.md).
+MODEL_DIR  ?= models/docs27m-w4
 CMAKE_FLAGS ?=
 SERVE_PORT ?= 50051
 METRICS_PORT ?= 9464
@@ -35,7 +36,7 @@ INSTALLED = is_installed() { dpkg -s "$$1" >/dev/null 2>&1 || \
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps deps-aarch64 deps-fuzz configure build test test-unit test-asan test-aarch64 \
-  fuzz-build fuzz test-fuzz serve demo-model fpga-xclbin image-test clean
+  fuzz-build fuzz test-fuzz serve serve-build demo-model fpga-xclbin image-test clean
 
 all: build
 
@@ -120,16 +121,25 @@ fuzz: fuzz-build
 test-fuzz: fuzz-build
 	tests/fuzz/run_fuzzers.sh $(FUZZ_BUILD) $(FUZZ_TEST_SECONDS) $(FUZZ_JOBS)
 
-# The default model is one the project makes by itself (random weights, tiny shape).
-$(MODEL_DIR)/config.json: | build
-	$(BUILD)/bin/accllm synth --shape tiny --out $(MODEL_DIR)
+# What `make serve` needs: the daemons, the CLI and the tokenizer shim, not the tests.
+SERVE_TARGETS := accllm-server accllm-worker accllm accllm_sentencepiece_shim
 
-demo-model: build $(MODEL_DIR)/config.json
+serve-build: configure
+	cmake --build $(BUILD) -j $(JOBS) --target $(SERVE_TARGETS)
+
+# The default model is shipped in the repository; if it is missing (or MODEL_DIR names a
+# new directory) it is remade from ../shared/models/docs27m, as bench/make_default_model.sh
+# describes.
+$(MODEL_DIR)/config.json:
+	$(MAKE) serve-build
+	ACCLLM=$(BUILD)/bin/accllm bench/make_default_model.sh $(MODEL_DIR)
+
+demo-model: $(MODEL_DIR)/config.json
 
 # The daemon on 127.0.0.1: gRPC on $(SERVE_PORT), Prometheus /metrics on $(METRICS_PORT),
 # every model under models/ (the default one included) on one local CPU worker.
-# Then: build/bin/accllm generate --server 127.0.0.1:$(SERVE_PORT) --prompt "Once upon a time"
-serve: demo-model
+# Then: build/bin/accllm generate --server 127.0.0.1:$(SERVE_PORT) --prompt "The kernel"
+serve: serve-build demo-model
 	$(BUILD)/bin/accllm-server --listen 127.0.0.1:$(SERVE_PORT) \
 	  --metrics-listen 127.0.0.1:$(METRICS_PORT) --model-repository $(dir $(MODEL_DIR)) \
 	  --default-model $(notdir $(MODEL_DIR))
