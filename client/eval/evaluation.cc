@@ -217,6 +217,20 @@ class StreamRunner {
                              std::vector<std::vector<float>>& logits) = 0;
 };
 
+// Positions [begin, end) of `stream` as one batched prefill on `kv`; logits[i] (resized to
+// the vocabulary) gets position begin + i's, the bits Forward would give.
+absl::Status PrefillChunk(const LlamaModel& model, const std::vector<int32_t>& stream,
+                          int64_t begin, int64_t end, SequenceKv& kv,
+                          std::vector<std::vector<float>>& logits) {
+  std::vector<LlamaModel::BatchToken> batch(static_cast<size_t>(end - begin));
+  for (int64_t pos = begin; pos < end; ++pos) {
+    std::vector<float>& out = logits[pos - begin];
+    out.resize(static_cast<size_t>(model.config().vocab_size));
+    batch[pos - begin] = {.token = stream[pos], .pos = pos, .kv = &kv, .logits = out};
+  }
+  return model.ForwardBatch(batch);
+}
+
 // Feeds every stream through `runner` and the reference in chunks, and aggregates.
 absl::StatusOr<EvalReport> RunEvaluation(StreamRunner& runner, double bits_per_weight,
                                          const LlamaModel& reference,
@@ -224,8 +238,6 @@ absl::StatusOr<EvalReport> RunEvaluation(StreamRunner& runner, double bits_per_w
                                          const EvalOptions& options) {
   EvalAccumulator acc(options);
   int64_t max_pages = 0;
-  const int64_t vocab = reference.config().vocab_size;
-  std::vector<float> ref_logits;  // [chunk, vocab]
   for (const std::vector<int32_t>& stream : streams) {
     const int64_t n = static_cast<int64_t>(stream.size());
     std::unique_ptr<SequenceKv> ref_cache = MakeSequenceKv(reference, static_cast<int32_t>(n));
@@ -245,20 +257,13 @@ absl::StatusOr<EvalReport> RunEvaluation(StreamRunner& runner, double bits_per_w
           !s.ok()) {
         return s;
       }
-      // The reference's chunk as one batched prefill (each position's logits as Forward's).
-      const int64_t count = end - begin;
-      ref_logits.resize(static_cast<size_t>(count * vocab));
-      std::vector<LlamaModel::BatchToken> batch(static_cast<size_t>(count));
-      for (int64_t pos = begin; pos < end; ++pos) {
-        batch[pos - begin] = {.token = stream[pos],
-                              .pos = pos,
-                              .kv = ref_cache.get(),
-                              .logits = std::span<float>(ref_logits.data() + (pos - begin) * vocab,
-                                                         static_cast<size_t>(vocab))};
+      std::vector<std::vector<float>> ref_logits(static_cast<size_t>(end - begin));
+      if (absl::Status s = PrefillChunk(reference, stream, begin, end, *ref_cache, ref_logits);
+          !s.ok()) {
+        return s;
       }
-      if (absl::Status s = reference.ForwardBatch(batch); !s.ok()) return s;
       for (int64_t pos = begin; pos < end; ++pos) {
-        acc.Add(logits[pos - begin], batch[pos - begin].logits, stream[pos + 1], pos);
+        acc.Add(logits[pos - begin], ref_logits[pos - begin], stream[pos + 1], pos);
       }
     }
     if (pager) max_pages = std::max(max_pages, pager->max_pages_held());
@@ -287,14 +292,7 @@ class EngineRunner : public StreamRunner {
     std::unique_ptr<SequenceKv> paged;
     if (pages != nullptr) paged = store_->Sequence(*pages, options_.attention);
     SequenceKv& kv = paged ? *paged : *dense_;
-    // The chunk as one batched prefill: each position's logits are Forward's, bit for bit.
-    std::vector<LlamaModel::BatchToken> batch(static_cast<size_t>(end - begin));
-    for (int64_t pos = begin; pos < end; ++pos) {
-      std::vector<float>& out = logits[pos - begin];
-      out.resize(static_cast<size_t>(model_.config().vocab_size));
-      batch[pos - begin] = {.token = stream[pos], .pos = pos, .kv = &kv, .logits = out};
-    }
-    return model_.ForwardBatch(batch);
+    return PrefillChunk(model_, stream, begin, end, kv, logits);
   }
 
  private:
