@@ -45,6 +45,7 @@ struct CallState {
   bool write_in_flight = false;
   bool finished = false;       // the scheduler is done with the request
   bool final_sent = false;     // the last message (or an error) went out
+  bool client_gone = false;    // a write failed: nothing more can be sent, only Finish
   scheduler::Completion completion;
   RequestTiming timing;
   absl::Status abort;          // set: end the stream with this status
@@ -82,6 +83,15 @@ class GenerateCall final : public grpc::ServerWriteReactor<v1::GenerateResponse>
     Action a;
     a.call = s.reactor;
     if (a.call == nullptr || s.write_in_flight || s.final_sent) return a;
+    // gRPC needs Finish even on a cancelled call (else OnDone never comes and the
+    // stream's admission slot is never freed); once the scheduler is done with it.
+    if (s.client_gone) {
+      if (!s.finished && s.abort.ok()) return a;
+      s.final_sent = true;
+      a.kind = Action::kFinish;
+      a.status = grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
+      return a;
+    }
     if (!s.abort.ok()) {
       s.final_sent = true;
       a.kind = Action::kFinish;
@@ -150,8 +160,12 @@ class GenerateCall final : public grpc::ServerWriteReactor<v1::GenerateResponse>
     {
       std::lock_guard<std::mutex> lock(state_->mu);
       state_->write_in_flight = false;
-      if (!ok) return;  // the client is gone: OnCancel/OnDone follow
+      if (!ok) state_->client_gone = true;
     }
+    // The client is gone: stop the request (OnCancel may do it too; either is
+    // enough) and finish now if the scheduler already ended it while this
+    // write was in flight, which no later callback would do.
+    if (!ok) CancelRequest();
     Pump(*state_);
   }
 

@@ -1,7 +1,8 @@
 // The server's limits on a real server: streams beyond --max-streams queue,
 // beyond --max-waiting they are refused with RESOURCE_EXHAUSTED (and counted);
 // oversized requests and prompts are refused naming the limit; a client's
-// deadline ends its stream and frees its KV pages at once.
+// deadline ends its stream and frees its KV pages at once; a client that
+// cancels mid-write frees its slot.
 #include <atomic>
 #include <thread>
 
@@ -58,6 +59,39 @@ TEST_F(LimitsTest, StreamsQueueBeyondMaxStreamsAndAreRefusedBeyondMaxWaiting) {
   first.join();
   second.join();
   EXPECT_EQ(second_tokens.size(), 5u);
+  EXPECT_TRUE(Eventually([&] {
+    return Metric(*server, "accllm_admission_streams", {"state=\"running\""}) == 0;
+  }));
+}
+
+// A client that cancels mid-stream frees its slot even when the scheduler ends
+// the request while a write to that client is still in flight (the call must
+// still be finished for gRPC to release it). Many rounds: the race is narrow.
+TEST_F(LimitsTest, StreamsCancelledMidWriteFreeTheirSlot) {
+  MakeTinyModel("tiny");
+  std::unique_ptr<Daemon> server = StartServer("server", {"--max-streams=1", "--max-waiting=4"});
+  std::unique_ptr<client::Client> c = Connect(*server);
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(WaitReady(*c, "tiny"));
+  auto stub = v1::Inference::NewStub(
+      grpc::CreateChannel(server->grpc_address(), grpc::InsecureChannelCredentials()));
+  for (int round = 0; round < 40; ++round) {
+    int seen = 0;
+    absl::StatusOr<client::GenerateResult> cancelled =
+        c->Generate(GreedyIds("tiny", {1, 2}, 1 << 19),
+                    [&](const v1::GenerateResponse&) { return ++seen < 1 + round % 4; });
+    ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+    // The next stream needs that slot; bounded, so a slot never freed fails here.
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    auto reader = stub->Generate(&context, GreedyIds("tiny", {3, 4}, 3));
+    v1::GenerateResponse message;
+    int tokens = 0;
+    while (reader->Read(&message)) tokens += message.token_ids_size();
+    const grpc::Status status = reader->Finish();
+    ASSERT_TRUE(status.ok()) << "round " << round << ": " << status.error_message();
+    EXPECT_EQ(tokens, 3);
+  }
   EXPECT_TRUE(Eventually([&] {
     return Metric(*server, "accllm_admission_streams", {"state=\"running\""}) == 0;
   }));
