@@ -75,9 +75,27 @@ absl::StatusOr<std::shared_ptr<Servable>> ModelManager::Load(const std::string& 
   }
   // All or nothing: a model that fails on one worker is unloaded from the
   // others (the ServedModel's destructor does it) and the old version stays.
+  // A worker that cannot be reached (killed, host gone: gRPC UNAVAILABLE; the
+  // worker itself never answers so) says nothing about the model: it is marked
+  // DOWN, as after a failed step, and gets the model when it comes back.
+  int attached_to = 0;
+  std::string unreachable;
   for (const WorkerHandle& w : workers) {
     absl::Status attached = (*model)->Attach(w);
-    if (!attached.ok()) return attached;
+    if (attached.ok()) {
+      ++attached_to;
+    } else if (absl::IsUnavailable(attached)) {
+      cluster_.MarkDown(w.id, w.incarnation,
+                        absl::StrCat("unreachable while loading model ", name, ": ",
+                                     attached.message()));
+      unreachable = std::string(attached.message());
+    } else {
+      return attached;
+    }
+  }
+  if (attached_to == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("no worker could be reached to load it on (", unreachable, ")"));
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -91,9 +109,24 @@ absl::StatusOr<v1::ModelInfo> ModelManager::Load(const std::string& name) {
   absl::StatusOr<std::filesystem::path> path = repository_.PathOf(name);
   if (!path.ok()) return path.status();
   absl::StatusOr<ModelStatus> status = registry_.Load(name, *path);
+  if (status.ok()) CatchUp(name);
   NotifyReady();
   if (!status.ok()) return status.status();
   return Info(*status);
+}
+
+void ModelManager::CatchUp(const std::string& name) {
+  // A worker that came up while the new version was loading got the version
+  // serving then (the old one): give it the new one too (a no-op on the others).
+  absl::StatusOr<std::shared_ptr<Servable>> servable = registry_.Acquire(name);
+  if (!servable.ok()) return;
+  auto model = std::static_pointer_cast<ServedModel>(*servable);
+  for (const WorkerHandle& w : cluster_.LiveWorkers()) {
+    absl::Status attached = model->Attach(w);
+    if (!attached.ok()) {
+      spdlog::error("loading {} onto worker {}: {}", name, w.id, attached.ToString());
+    }
+  }
 }
 
 absl::StatusOr<v1::ModelInfo> ModelManager::Unload(const std::string& name) {

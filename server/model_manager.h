@@ -59,6 +59,8 @@ class ModelManager : private ModelLoader {
   std::vector<std::shared_ptr<ServedModel>> Served() const;
   v1::ModelInfo Info(const ModelStatus& status) const;
   void OnWorkerUp(const WorkerHandle& worker);
+  // Puts the serving version of `name` on every live worker that lacks it.
+  void CatchUp(const std::string& name);
   void OnWorkerDown(const WorkerHandle& worker, const std::string& why);
   void OnWorkerDraining(const WorkerHandle& worker, bool draining);
   void RefreshLoop();

@@ -115,6 +115,7 @@ ServedModel::~ServedModel() {
 }
 
 absl::Status ServedModel::Attach(const WorkerHandle& worker) {
+  std::lock_guard<std::mutex> attaching(attach_mu_);
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& link : links_) {

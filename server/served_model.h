@@ -132,6 +132,9 @@ class ServedModel : public Servable {
   std::function<void()> on_destroyed_;
 
   scheduler::SteadyClock clock_;
+  // One Attach at a time, so two (a load and a worker coming up) never put
+  // the model on one worker twice; held across the worker's LoadModel call.
+  std::mutex attach_mu_;
   mutable std::mutex mu_;
   std::condition_variable cv_;  // work for the step loops
   std::unique_ptr<scheduler::Scheduler> scheduler_;

@@ -246,11 +246,12 @@ absl::StatusOr<SoakReport> RunSoak(Client& client, const SoakOptions& o) {
       if (next_reload < o.reload_at_s.size() && at >= o.reload_at_s[next_reload]) {
         ++next_reload;
         const int64_t flying = in_flight.load();
-        if (client.LoadModel(o.model).ok()) {
+        absl::StatusOr<v1::ModelInfo> reloaded = client.LoadModel(o.model);
+        if (reloaded.ok()) {
           ++report.faults["reload"];
           report.streams_in_flight_at_reload += flying;
-        } else {
-          ++report.faults["reload_failed"];
+        } else if (report.faults["reload_failed"]++ == 0) {
+          report.first_reload_error = reloaded.status().ToString();
         }
       }
       absl::StatusOr<std::vector<v1::WorkerStatus>> workers = client.ListWorkers();
@@ -344,15 +345,20 @@ std::string SoakReportJson(const SoakReport& r) {
   for (const auto& [kind, n] : r.faults) {
     absl::StrAppend(&faults, faults.empty() ? "" : ", ", "\"", kind, "\": ", n);
   }
-  std::string error;  // quotes and backslashes dropped: a summary, not a transcript
-  for (char c : r.first_error) {
-    if (c != '"' && c != '\\' && c >= ' ') error.push_back(c);
-  }
+  // Quotes and backslashes dropped: a summary, not a transcript.
+  auto summary = [](const std::string& text) {
+    std::string out;
+    for (char c : text) {
+      if (c != '"' && c != '\\' && c >= ' ') out.push_back(c);
+    }
+    return out;
+  };
   return absl::StrCat(
       "{\"streams_started\": ", r.started, ", \"completed\": ", r.completed,
       ", \"deadline\": ", r.deadline, ", \"cancelled\": ", r.cancelled,
-      ", \"errors\": ", r.errors, ", \"first_error\": \"", error, "\", \"tokens\": ", r.tokens,
-      ", \"faults\": {", faults, "}, \"streams_in_flight_at_reload\": ",
+      ", \"errors\": ", r.errors, ", \"first_error\": \"", summary(r.first_error),
+      "\", \"tokens\": ", r.tokens, ", \"faults\": {", faults, "}, \"first_reload_error\": \"",
+      summary(r.first_reload_error), "\", \"streams_in_flight_at_reload\": ",
       r.streams_in_flight_at_reload, ", \"streams_on_drained_worker\": ",
       r.streams_on_drained_worker, ", \"lost\": ", r.lost, ", \"duplicated\": ", r.duplicated,
       ", \"mismatches\": ", r.mismatches, ", \"kv_pages_used_end\": ", r.kv_pages_used_end,

@@ -55,6 +55,7 @@ struct SoakReport {
   // Faults by kind: "worker_killed" (seen DOWN by the monitor; "worker_killed_holding_streams"
   // counts those that had running sequences at the poll before), "reload", "drain".
   std::map<std::string, int64_t> faults;
+  std::string first_reload_error;  // why the first "reload_failed" failed
   int64_t streams_in_flight_at_reload = 0;  // summed over reloads
   int64_t streams_on_drained_worker = 0;    // its running sequences when drained
   int64_t kv_pages_used_end = -1;           // summed over live workers after the load

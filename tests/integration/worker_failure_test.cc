@@ -54,6 +54,37 @@ TEST_F(WorkerFailureTest, KillingOneOfTwoWorkersMidStreamLosesAndDuplicatesNothi
   EXPECT_EQ(MetricSum(metrics, "accllm_worker_up"), 1) << metrics;
 }
 
+// A reload just after a worker died (before any lease or step noticed) says
+// nothing about the model: the dead worker is marked DOWN, the new version goes
+// READY on the survivor, and a worker that registers afterwards gets it.
+TEST_F(WorkerFailureTest, AReloadAsAWorkerDiesLoadsOnTheRestAndLaterWorkersGetIt) {
+  MakeTinyModel("tiny");
+  auto server = StartServer("server", {"--local-worker=false", "--min-workers=2"});
+  ASSERT_TRUE(server->ok());
+  auto w1 = StartWorker("worker1", server->grpc_address());
+  auto w2 = StartWorker("worker2", server->grpc_address());
+  auto c = Connect(*server);
+  ASSERT_TRUE(WaitReady(*c, "tiny", 2)) << server->Log();
+
+  w1->Signal(SIGKILL);
+  w1->Wait(std::chrono::seconds(10));
+  absl::StatusOr<v1::ModelInfo> reloaded = c->LoadModel("tiny");
+  ASSERT_TRUE(reloaded.ok()) << reloaded.status() << server->Log();
+  EXPECT_EQ(reloaded->version(), 2);
+  EXPECT_TRUE(HasState(*c, w1->grpc_address(), v1::WORKER_STATE_DOWN));
+  EXPECT_EQ(Collect(*c, GreedyIds("tiny", {1, 2}, 5)).size(), 5u);
+
+  auto w3 = StartWorker("worker3", server->grpc_address());
+  EXPECT_TRUE(Eventually([&] {
+    std::optional<v1::WorkerStatus> w = WorkerAt(*c, w3->grpc_address());
+    if (!w || w->state() != v1::WORKER_STATE_UP) return false;
+    for (const std::string& m : w->models()) {
+      if (m == "tiny@2") return true;
+    }
+    return false;
+  })) << server->Log();
+}
+
 TEST_F(WorkerFailureTest, StaticallyConfiguredWorkersServeAndAreProbedBack) {
   MakeTinyModel("tiny");
   // A worker started with --listen only, named to the server by --workers.
