@@ -1,15 +1,16 @@
 #include "workers/cpu/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 
 namespace accllm {
 
 namespace {
-// A decode step issues ~150 small kernels, a few tens of µs apart: workers first spin on a
-// CPU pause (no system call: sched_yield in a VM costs more than the wait), then yield for
-// a while, then sleep.
-constexpr int kPauseIterations = 4000;  // ~100 µs
-constexpr int kYieldIterations = 2000;
+// How long an idle worker spins for the next job before it sleeps: longer
+// than the gaps between a decode step's kernels, short enough that an idle
+// server's workers are asleep at once. Measured by the clock, not in
+// iterations (a pause costs 10-140 cycles depending on the CPU).
+constexpr std::chrono::microseconds kSpin(300);
 
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -18,64 +19,70 @@ inline void CpuRelax() {
   asm volatile("yield");
 #endif
 }
+
+// state_ packs the job id and whether it is open, so a worker never pairs
+// one job's id with another's open flag.
+constexpr uint64_t Open(uint64_t id) { return (id << 1) | 1; }
+constexpr uint64_t Closed(uint64_t id) { return id << 1; }
+constexpr uint64_t IdOf(uint64_t state) { return state >> 1; }
+constexpr bool IsOpen(uint64_t state) { return (state & 1) != 0; }
 }  // namespace
 
 ThreadPool::ThreadPool(int threads) {
   if (threads <= 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
+  for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
 }
 
 ThreadPool::~ThreadPool() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-    generation_.fetch_add(1, std::memory_order_release);
-  }
+  stop_.store(true);
+  { std::lock_guard<std::mutex> lock(mu_); }  // a worker deciding to sleep has checked stop_
   wake_.notify_all();
   for (std::thread& t : workers_) t.join();
 }
 
-void ThreadPool::RunShare(int index) {
+void ThreadPool::Participate(int slot) {
   if (dynamic_) {
     for (int64_t b = next_.fetch_add(grain_, std::memory_order_relaxed); b < n_;
          b = next_.fetch_add(grain_, std::memory_order_relaxed)) {
-      (*fn_)(b, std::min(n_, b + grain_), index);
+      (*fn_)(b, std::min(n_, b + grain_), slot);
     }
     return;
   }
   const int parts = size();
   const int64_t blocks = (n_ + grain_ - 1) / grain_;
-  const int64_t begin_block = blocks * index / parts;
-  const int64_t end_block = blocks * (index + 1) / parts;
-  const int64_t begin = std::min(n_, begin_block * grain_);
-  const int64_t end = std::min(n_, end_block * grain_);
-  if (begin < end) (*fn_)(begin, end, index);
+  for (int64_t part = next_.fetch_add(1, std::memory_order_relaxed); part < parts;
+       part = next_.fetch_add(1, std::memory_order_relaxed)) {
+    const int64_t begin = std::min(n_, blocks * part / parts * grain_);
+    const int64_t end = std::min(n_, blocks * (part + 1) / parts * grain_);
+    if (begin < end) (*fn_)(begin, end, static_cast<int>(part));
+  }
 }
 
-void ThreadPool::WorkerLoop(int index) {
-  uint64_t seen = 0;
+void ThreadPool::WorkerLoop() {
+  uint64_t done = 0;  // the newest job id this worker has seen
   while (true) {
-    uint64_t gen = generation_.load(std::memory_order_acquire);
-    for (int spin = 0; gen == seen && spin < kPauseIterations; ++spin) {
-      CpuRelax();
-      gen = generation_.load(std::memory_order_acquire);
+    uint64_t state = state_.load();
+    if (IdOf(state) == done) {
+      const auto until = std::chrono::steady_clock::now() + kSpin;
+      for (int spin = 1; IdOf(state) == done && !stop_.load(std::memory_order_relaxed); ++spin) {
+        CpuRelax();
+        if (spin % 64 == 0 && std::chrono::steady_clock::now() >= until) break;
+        state = state_.load();
+      }
+      if (IdOf(state) == done && !stop_.load()) {
+        std::unique_lock<std::mutex> lock(mu_);
+        sleepers_.fetch_add(1);
+        wake_.wait(lock, [&] { return stop_.load() || IdOf(state_.load()) != done; });
+        sleepers_.fetch_sub(1);
+        state = state_.load();
+      }
     }
-    for (int spin = 0; gen == seen && spin < kYieldIterations; ++spin) {
-      std::this_thread::yield();
-      gen = generation_.load(std::memory_order_acquire);
-    }
-    if (gen == seen) {
-      std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
-      gen = generation_.load(std::memory_order_acquire);
-    }
-    seen = gen;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stop_) return;
-    }
-    RunShare(index);
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    if (stop_.load()) return;
+    done = IdOf(state);
+    // Count in, then look: the caller closes, then waits for inside_ to drain.
+    inside_.fetch_add(1);
+    if (state_.load() == Open(done)) Participate(slots_.fetch_add(1) + 1);
+    inside_.fetch_sub(1, std::memory_order_release);
   }
 }
 
@@ -97,20 +104,24 @@ void ThreadPool::Run(int64_t n, const std::function<void(int64_t, int64_t, int)>
     fn(0, n, 0);
     return;
   }
+  // No worker is inside (the last call drained them), so the job is ours to write.
   fn_ = &fn;
   n_ = n;
   grain_ = grain;
   dynamic_ = dynamic;
   next_.store(0, std::memory_order_relaxed);
-  pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    generation_.fetch_add(1, std::memory_order_release);
+  slots_.store(0, std::memory_order_relaxed);
+  const uint64_t id = IdOf(state_.load(std::memory_order_relaxed)) + 1;
+  state_.store(Open(id));
+  if (sleepers_.load() > 0) {
+    { std::lock_guard<std::mutex> lock(mu_); }
+    wake_.notify_all();
   }
-  wake_.notify_all();
-  RunShare(0);
-  for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
-    if (spin < kPauseIterations) {
+  Participate(0);
+  // Whatever no worker claimed is done; wait only for workers still inside.
+  state_.store(Closed(id));
+  for (int spin = 0; inside_.load() != 0; ++spin) {
+    if (spin < 4096) {
       CpuRelax();
     } else {
       std::this_thread::yield();
