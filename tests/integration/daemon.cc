@@ -9,7 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
+#include <string_view>
 #include <sstream>
 #include <thread>
 
@@ -33,7 +35,21 @@ Daemon::Daemon(std::string name, const std::filesystem::path& binary,
   posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
   if (ready_file) std::filesystem::remove(*ready_file);
-  const int rc = posix_spawn(&pid_, cargv[0], &actions, nullptr, cargv.data(), environ);
+  // Its own $TMPDIR, removed with this object: what a process killed with
+  // SIGKILL leaves there (a server's socket directory) does not pile up in /tmp.
+  const char* parent = std::getenv("TMPDIR");
+  std::string pattern = std::string(parent != nullptr && *parent != '\0' ? parent : "/tmp") +
+                        "/accllm-test-XXXXXX";
+  if (mkdtemp(pattern.data()) != nullptr) tmpdir_ = pattern;
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (tmpdir_.empty() || std::string_view(*e).substr(0, 7) != "TMPDIR=") env.emplace_back(*e);
+  }
+  if (!tmpdir_.empty()) env.push_back("TMPDIR=" + tmpdir_.string());
+  std::vector<char*> cenv;
+  for (std::string& e : env) cenv.push_back(e.data());
+  cenv.push_back(nullptr);
+  const int rc = posix_spawn(&pid_, cargv[0], &actions, nullptr, cargv.data(), cenv.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
     pid_ = -1;
@@ -65,6 +81,10 @@ Daemon::~Daemon() {
   if (pid_ > 0 && !reaped_) {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
+  }
+  if (!tmpdir_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(tmpdir_, ignored);
   }
 }
 

@@ -1,7 +1,7 @@
 // A real accllm-server / accllm-worker / prometheus process for integration
 // tests: started with posix_spawn, its log captured to a file, its addresses
 // read from the ready file it writes; killed (SIGKILL) if still running when
-// the object goes away.
+// the object goes away. Each gets its own $TMPDIR, removed with it.
 #ifndef ACCLLM_TESTS_INTEGRATION_DAEMON_H_
 #define ACCLLM_TESTS_INTEGRATION_DAEMON_H_
 
@@ -41,6 +41,7 @@ class Daemon {
  private:
   std::string name_;
   std::filesystem::path log_;
+  std::filesystem::path tmpdir_;  // its $TMPDIR, removed with it
   pid_t pid_ = -1;
   bool ok_ = false;
   bool reaped_ = false;
