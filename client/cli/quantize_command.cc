@@ -195,6 +195,24 @@ absl::Status RunQuantize(const std::vector<std::string>& args) {
     return absl::InvalidArgumentError(
         "give at most one of --calib-text, --calib-ids and --calib-file");
   }
+  // RTN on dense layers uses calibration only for the per-layer error report:
+  // without a calibration source given, skip it (sampling costs minutes on a 1B model).
+  bool needs_calibration = false;
+  for (const std::string& prefix : LinearPrefixes(c)) {
+    const LayerPlan plan = options->layer_config.PlanFor(prefix, options->base);
+    needs_calibration |= !plan.keep_float && (plan.method == QuantMethod::kGptq ||
+                                              plan.format.sparsity == Sparsity::k2of4);
+  }
+  if (!needs_calibration && calib_file.empty() && calib_text.empty() && calib_ids.empty()) {
+    spdlog::info("RTN needs no calibration: skipped (give --calib-text, --calib-ids or "
+                 "--calib-file for the per-layer error report)");
+    absl::StatusOr<ModelQuantizeReport> report =
+        QuantizeModel(*dir, nullptr, *options, out_path, nullptr);
+    if (!report.ok()) return report.status();
+    PrintTable(*report);
+    spdlog::info("wrote {}", out_path);
+    return absl::OkStatus();
+  }
   const int32_t samples = absl::GetFlag(FLAGS_calib_samples);
   int32_t length = absl::GetFlag(FLAGS_calib_length);
   if (length == 0) length = std::min<int32_t>(256, c.max_seq_len);

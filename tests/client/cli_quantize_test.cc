@@ -104,6 +104,31 @@ TEST(CliQuantizeTest, CalibFileRotationSparsityAndLayerConfig) {
   EXPECT_THAT(config, HasSubstr("\"sink_tokens\": 2"));
 }
 
+TEST(CliQuantizeTest, RtnCalibratesOnlyWhenSomethingUsesIt) {
+  TempDir tmp;
+  const std::string model = RandomModel(tmp);
+  const std::string base = "quantize --model " + model + " --weights w4 --method rtn --out ";
+  CommandResult rtn = Accllm(base + (tmp / "rtn").string());
+  ASSERT_EQ(rtn.exit_code, 0) << rtn.err;
+  EXPECT_THAT(rtn.err, HasSubstr("RTN needs no calibration"));
+  EXPECT_THAT(rtn.err, Not(HasSubstr("self-calibration")));
+  EXPECT_THAT(rtn.out, HasSubstr("average bits per weight"));
+  EXPECT_THAT(ReadFileOrDie(tmp / "rtn" / "config.json"), HasSubstr("\"quantization_config\""));
+
+  // A calibration source asked for (the error report), or a layer that GPTQ solves.
+  WriteFileOrDie(tmp / "calib.txt", "1 5 9 13 2 7\n1 3 3 3 8 60 61\n");
+  CommandResult asked = Accllm(base + (tmp / "asked").string() + " --calib-file " +
+                               (tmp / "calib.txt").string());
+  ASSERT_EQ(asked.exit_code, 0) << asked.err;
+  EXPECT_THAT(asked.err, Not(HasSubstr("RTN needs no calibration")));
+  WriteFileOrDie(tmp / "layers.json",
+                 R"({"layers": {"model.layers.0.mlp.down_proj": {"method": "gptq"}}})");
+  CommandResult mixed = Accllm(base + (tmp / "mixed").string() + " --calib-samples 1" +
+                               " --layer-config " + (tmp / "layers.json").string());
+  ASSERT_EQ(mixed.exit_code, 0) << mixed.err;
+  EXPECT_THAT(mixed.err, HasSubstr("self-calibration"));
+}
+
 TEST(CliQuantizeTest, BadInputsGiveClearErrors) {
   TempDir tmp;
   const std::string model = RandomModel(tmp);
