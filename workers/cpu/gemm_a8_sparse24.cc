@@ -42,9 +42,17 @@ ACCLLM_S24_ATTR HWY_INLINE __m512i BroadcastLoad8(const uint8_t* p) {
 // One tile, kTok tokens (8, 4 or 1): per group the 64 activations of each token sit in one
 // register; per step the codes and gather indices are unpacked once for all tokens.
 // kIntZero: integer zeros (see gemm_a8_sparse24.h), one VPDPBUSD per token and step.
+// The 16 rows' integer zeros of one group, unpacked from their 2 bits (Sparse24Zeros).
+ACCLLM_S24_ATTR HWY_INLINE __m512i ZeroCodes16(uint32_t word) {
+  const __m512i shifts =
+      _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  return _mm512_and_si512(_mm512_srlv_epi32(_mm512_set1_epi32(static_cast<int>(word)), shifts),
+                          _mm512_set1_epi32(3));
+}
+
 template <int kTok, bool kIntZero>
 ACCLLM_S24_ATTR void TileVnni(const uint8_t* codes, const uint8_t* positions, int64_t groups,
-                              const uint16_t* scales, const uint16_t* zeros, const int8_t* x,
+                              const uint16_t* scales, const Sparse24Zeros zeros, const int8_t* x,
                               int64_t x_stride, const float* x_scale, float* y, int64_t y_stride,
                               int64_t rows) {
   const __m512i three = _mm512_set1_epi8(3);
@@ -58,10 +66,13 @@ ACCLLM_S24_ATTR void TileVnni(const uint8_t* codes, const uint8_t* positions, in
   for (int64_t g = 0; g < groups; ++g) {
     PrefetchSparse24GroupAhead(codes, positions, scales, zeros, g);
     const __m512 scale = LoadHalves16(scales + g * 16);
-    const __m512 zero = LoadHalves16(zeros + g * 16);
+    const __m512i zero_ints =
+        zeros.halves == nullptr ? ZeroCodes16(zeros.codes[g]) : _mm512_setzero_si512();
+    const __m512 zero = zeros.halves == nullptr ? _mm512_cvtepi32_ps(zero_ints)
+                                                : LoadHalves16(zeros.halves + g * 16);
     // Integer zeros: row r's zero in each of its 4 bytes (byte 4r + i), to subtract from codes.
     const __m512i zero_bytes =
-        kIntZero ? _mm512_mullo_epi32(_mm512_cvtps_epi32(zero), _mm512_set1_epi32(0x01010101))
+        kIntZero ? _mm512_mullo_epi32(zero_ints, _mm512_set1_epi32(0x01010101))
                  : _mm512_setzero_si512();
     __m512i xw[kTok], dot[kTok], xsum[kTok];
     __m512i code_sum = _mm512_setzero_si512();  // integer zeros: Σ(c − z) per row
@@ -130,7 +141,7 @@ ACCLLM_S24_ATTR void TileVnni(const uint8_t* codes, const uint8_t* positions, in
 // Every token of one tile through the kernel of its zero-point kind.
 template <bool kIntZero>
 void TileAllTokens(const uint8_t* codes, const uint8_t* positions, int64_t groups,
-                   const uint16_t* scales, const uint16_t* zeros, const int8_t* xb,
+                   const uint16_t* scales, const Sparse24Zeros zeros, const int8_t* xb,
                    int64_t x_stride, const float* x_scale, int64_t n, float* y, int64_t y_stride,
                    int64_t rows) {
   int64_t i = 0;
@@ -156,7 +167,8 @@ void TileAllTokens(const uint8_t* codes, const uint8_t* positions, int64_t group
 // of 8 tokens take the integer form; the rest take the fractional one (exact for integer
 // zeros too).
 void TileAllTokensAvx2(const uint8_t* codes, const uint8_t* positions, int64_t groups,
-                       const uint16_t* scales, const uint16_t* zeros, const int16_t* code_zero_sums,
+                       const uint16_t* scales, const Sparse24Zeros zeros,
+                       const int16_t* code_zero_sums,
                        const uint8_t* raw, const uint8_t* biased, int64_t x_stride,
                        const float* x_scale, int64_t n, float* y, int64_t y_stride, int64_t rows) {
   int64_t i = 0;
@@ -187,7 +199,7 @@ void Sparse24Tiles(const TiledSparse24& w, const PreparedA8& x, std::span<const 
     const uint8_t* codes = w.codes.data() + t * w.groups * 128;
     const uint8_t* positions = w.positions.data() + t * w.groups * 128;
     const uint16_t* scales = w.scales.data() + t * w.groups * 16;
-    const uint16_t* zeros = w.zeros.data() + t * w.groups * 16;
+    const Sparse24Zeros zeros = Sparse24Zeros::OfTile(w, t);
     const int64_t rows = std::min<int64_t>(16, w.rows - t * 16);
     int64_t i = 0;
 #if ACCLLM_S24_VNNI
@@ -226,7 +238,7 @@ void Sparse24Tiles(const TiledSparse24& w, const PreparedA8& x, std::span<const 
           }
         }
         for (int r = 0; r < 16; ++r) {
-          const float s = HalfToFloat(scales[g * 16 + r]), z = HalfToFloat(zeros[g * 16 + r]);
+          const float s = HalfToFloat(scales[g * 16 + r]), z = zeros.Zero(g, r);
           acc[r] += s * (static_cast<float>(dot[r]) - z * static_cast<float>(xsum[r]));
         }
       }

@@ -38,9 +38,17 @@ HWY_INLINE __m256i Broadcast8(const uint8_t* p) {
 // One tile, kTok tokens of x (rows x_stride bytes apart: raw int8 for fractional zeros,
 // x + 128 as u8 for kIntZero). Each step's codes and gather indices are unpacked once for
 // all tokens.
+// Rows 8h .. 8h + 7's integer zeros of one group, unpacked from their 2 bits (Sparse24Zeros).
+HWY_INLINE __m256i ZeroCodes8(uint32_t word, int h) {
+  const __m256i shifts = _mm256_add_epi32(_mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14),
+                                          _mm256_set1_epi32(16 * h));
+  return _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(word)), shifts),
+                          _mm256_set1_epi32(3));
+}
+
 template <int kTok, bool kIntZero>
 void TileS24Avx2(const uint8_t* codes, const uint8_t* positions, int64_t groups,
-                 const uint16_t* scales, const uint16_t* zeros, const int16_t* code_zero_sums,
+                 const uint16_t* scales, const Sparse24Zeros zeros, const int16_t* code_zero_sums,
                  const uint8_t* x, int64_t x_stride, const float* x_scale, float* y,
                  int64_t y_stride, int64_t rows) {
   const __m256i three = _mm256_set1_epi8(3);
@@ -58,10 +66,13 @@ void TileS24Avx2(const uint8_t* codes, const uint8_t* positions, int64_t groups,
 #pragma GCC unroll 2
     for (int h = 0; h < 2; ++h) {
       const __m256 scale = LoadHalves8(scales + g * 16 + h * 8);
-      const __m256 zero = LoadHalves8(zeros + g * 16 + h * 8);
+      const __m256i zero_ints =
+          zeros.halves == nullptr ? ZeroCodes8(zeros.codes[g], h) : _mm256_setzero_si256();
+      const __m256 zero = zeros.halves == nullptr ? _mm256_cvtepi32_ps(zero_ints)
+                                                  : LoadHalves8(zeros.halves + g * 16 + h * 8);
       // Integer zeros: row r's zero in each of its 4 bytes.
       const __m256i zero_bytes =
-          kIntZero ? _mm256_mullo_epi32(_mm256_cvtps_epi32(zero), _mm256_set1_epi32(0x01010101))
+          kIntZero ? _mm256_mullo_epi32(zero_ints, _mm256_set1_epi32(0x01010101))
                    : _mm256_setzero_si256();
       __m256i dot[kTok], xsum[kTok];
 #pragma GCC unroll 8

@@ -10,6 +10,11 @@
 
 namespace accllm {
 
+float Sparse24Zeros::Zero(int64_t g, int r) const {
+  if (halves != nullptr) return HalfToFloat(halves[g * 16 + r]);
+  return static_cast<float>((codes[g] >> (2 * r)) & 3u);
+}
+
 absl::StatusOr<TiledSparse24> TileSparse24(const QuantizedLinearView& q, ThreadPool* pool) {
   const WeightFormat& f = q.format;
   if (f.scheme != WeightScheme::kUniform || f.sparsity != Sparsity::k2of4 || f.bits != 2 ||
@@ -27,8 +32,12 @@ absl::StatusOr<TiledSparse24> TileSparse24(const QuantizedLinearView& q, ThreadP
   t.codes.assign(t.tiles * t.groups * 128, 0);
   t.positions.assign(t.codes.size(), 0);
   t.scales.assign(t.tiles * t.groups * 16, 0);
-  t.zeros.assign(t.scales.size(), 0);
-  if (t.integer_zeros) t.code_zero_sums.assign(t.scales.size(), 0);
+  if (t.integer_zeros) {
+    t.zero_codes.assign(t.tiles * t.groups, 0);
+    t.code_zero_sums.assign(t.scales.size(), 0);
+  } else {
+    t.zeros.assign(t.scales.size(), 0);
+  }
   // Tiles write disjoint bytes, so threads split them; each unpacks one row at a time.
   ForEachTile(pool, t.tiles, [&](int64_t begin, int64_t end, int) {
     std::vector<uint8_t> codes(static_cast<size_t>(t.cols)), keep(codes.size());
@@ -59,11 +68,13 @@ absl::StatusOr<TiledSparse24> TileSparse24(const QuantizedLinearView& q, ThreadP
       for (int64_t g = 0; g < t.groups; ++g) {
         const size_t dst = (tile * t.groups + g) * 16 + lane;
         t.scales[dst] = q.scales[r * t.groups + g];
-        t.zeros[dst] = q.zeros[r * t.groups + g];
         if (t.integer_zeros) {
-          // 32 kept weights per row and group; the zero is an integer (validated at load).
-          t.code_zero_sums[dst] = static_cast<int16_t>(
-              group_sums[g] - 32 * static_cast<int>(HalfToFloat(t.zeros[dst])));
+          // An integer in 0..3 (validated at load). 32 kept weights per row and group.
+          const int zero = static_cast<int>(HalfToFloat(q.zeros[r * t.groups + g]));
+          t.zero_codes[tile * t.groups + g] |= static_cast<uint32_t>(zero) << (2 * lane);
+          t.code_zero_sums[dst] = static_cast<int16_t>(group_sums[g] - 32 * zero);
+        } else {
+          t.zeros[dst] = q.zeros[r * t.groups + g];
         }
       }
     }

@@ -29,9 +29,13 @@ struct TiledSparse24 {
   AlignedVector<uint8_t> codes;      // [tiles, groups, 2, 64]
   AlignedVector<uint8_t> positions;  // [tiles, groups, 2, 64]
   std::vector<uint16_t> scales;      // [tiles, groups, 16] fp16
-  std::vector<uint16_t> zeros;       // [tiles, groups, 16] fp16
-  // Zeros are integers in 0..3 (ZeroPoint::kInteger): the kernel multiplies c - z.
+  std::vector<uint16_t> zeros;       // [tiles, groups, 16] fp16; empty with integer zeros
+  // Zeros are integers in 0..3 (ZeroPoint::kInteger): the kernel multiplies c - z, and they
+  // are stored in their 2 bits, row r at bits [2r, 2r + 2) of one word per tile and group
+  // ([tiles, groups]): 4 bytes where fp16 took 32, so a 2:4 W2 tile group streams 292 bytes
+  // per 1024 weights against dense W2's 320.
   bool integer_zeros = false;
+  std::vector<uint32_t> zero_codes;
   // Integer zeros: Σ(c − z) over each row's 32 kept weights of a group, [tiles, groups, 16]
   // (the AVX2 kernel's +128 correction; summing it per step cost one multiply in nine).
   // Read by multi-token steps only, so not counted in bytes().
@@ -39,21 +43,39 @@ struct TiledSparse24 {
 
   int64_t bytes() const {
     return static_cast<int64_t>(codes.size() + positions.size() + 2 * scales.size() +
-                                2 * zeros.size());
+                                2 * zeros.size() + 4 * zero_codes.size());
   }
+};
+
+// A tile's zero points, one of the two forms (pointers at the tile's group 0).
+struct Sparse24Zeros {
+  const uint16_t* halves = nullptr;  // fp16 [groups, 16], or null: integer zeros
+  const uint32_t* codes = nullptr;   // integer zeros: 2 bits per row, [groups]
+
+  static Sparse24Zeros OfTile(const TiledSparse24& w, int64_t t) {
+    if (w.integer_zeros) return {nullptr, w.zero_codes.data() + t * w.groups};
+    return {w.zeros.data() + t * w.groups * 16, nullptr};
+  }
+  // Row r's zero in group g (the scalar form the kernels' vectors reproduce).
+  float Zero(int64_t g, int r) const;
 };
 
 // Prefetches group g + kPrefetchGroups (tiled_linear.h) of one tile: codes, positions, scales
 // and zeros (pointers at the tile's group 0).
 inline void PrefetchSparse24GroupAhead(const uint8_t* codes, const uint8_t* positions,
-                                       const uint16_t* scales, const uint16_t* zeros, int64_t g) {
+                                       const uint16_t* scales, const Sparse24Zeros& zeros,
+                                       int64_t g) {
   const int64_t ahead = g + kPrefetchGroups;
   for (int line = 0; line < 2; ++line) {
     __builtin_prefetch(codes + ahead * 128 + line * 64, 0, 3);
     __builtin_prefetch(positions + ahead * 128 + line * 64, 0, 3);
   }
   __builtin_prefetch(scales + ahead * 16, 0, 3);
-  __builtin_prefetch(zeros + ahead * 16, 0, 3);
+  if (zeros.halves != nullptr) {
+    __builtin_prefetch(zeros.halves + ahead * 16, 0, 3);
+  } else {
+    __builtin_prefetch(zeros.codes + ahead, 0, 3);
+  }
 }
 
 // Uniform W2 2:4 with group 64 and cols % 64 == 0; anything else is Unimplemented (the

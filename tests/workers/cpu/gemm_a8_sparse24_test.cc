@@ -100,8 +100,21 @@ TEST(GemmA8Sparse24Test, TilingOnThreadsGivesTheSameTiles) {
                            two->positions.begin(), two->positions.end()));
     EXPECT_EQ(one->scales, two->scales);
     EXPECT_EQ(one->zeros, two->zeros);
+    EXPECT_EQ(one->zero_codes, two->zero_codes);
     EXPECT_EQ(one->code_zero_sums, two->code_zero_sums);
   }
+}
+
+// Integer zeros live in their 2 bits: a 2:4 W2 layer then streams fewer bytes than a dense
+// W2 one of its shape (issue 16), 292 against 320 per 16 rows × 64 columns.
+TEST(GemmA8Sparse24Test, IntegerZerosMakeTheTilesSmallerThanDenseW2) {
+  const QuantizedLinear q = RandomSparse(64, 256, 5, ZeroPoint::kInteger);
+  absl::StatusOr<TiledSparse24> tiled = TileSparse24(q.view());
+  ASSERT_TRUE(tiled.ok()) << tiled.status();
+  EXPECT_TRUE(tiled->zeros.empty());
+  EXPECT_EQ(tiled->bytes(), 4 * 4 * 292);  // 4 tiles × 4 groups
+  const QuantizedLinear f = RandomSparse(64, 256, 5, ZeroPoint::kFractional);
+  EXPECT_EQ(TileSparse24(f.view())->bytes(), 4 * 4 * 320);  // as dense W2 g64
 }
 
 TEST(GemmA8Sparse24Test, OtherFormatsAreUnimplemented) {
