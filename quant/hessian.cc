@@ -8,8 +8,9 @@
 
 namespace accllm {
 
-HessianAccumulator::HessianAccumulator(int64_t cols)
-    : cols_(cols), sum_(static_cast<size_t>(cols * cols), 0.0) {}
+// The sum is allocated by the first Add: a 1B model has 88 input sites of up to 254 MB each,
+// for fitting and held out, and zeroing them all up front took most of a short calibration.
+HessianAccumulator::HessianAccumulator(int64_t cols) : cols_(cols) {}
 
 absl::Status HessianAccumulator::Add(std::span<const float> x, int64_t samples) {
   if (samples < 0 || x.size() != static_cast<size_t>(samples * cols_)) {
@@ -19,6 +20,7 @@ absl::Status HessianAccumulator::Add(std::span<const float> x, int64_t samples) 
   // X^T X as a rank-k update over chunks of tokens (one GEMM each), not token by token: the
   // [cols, cols] sum then streams through the cache once per chunk instead of once per token.
   // Only blocks on or right of the diagonal are computed (Hessian() reads the upper triangle).
+  if (samples > 0 && sum_.empty()) sum_.assign(static_cast<size_t>(cols_ * cols_), 0.0);
   constexpr int64_t kChunk = 256, kRowBlock = 64;
   std::vector<double> xt, xd;  // [cols, chunk] and [chunk, cols]
   for (int64_t s0 = 0; s0 < samples; s0 += kChunk) {
@@ -43,7 +45,7 @@ absl::Status HessianAccumulator::Add(std::span<const float> x, int64_t samples) 
 }
 
 std::vector<double> HessianAccumulator::Hessian() const {
-  std::vector<double> h(sum_.size(), 0.0);
+  std::vector<double> h(static_cast<size_t>(cols_ * cols_), 0.0);
   if (samples_ == 0) return h;
   const double inv = 1.0 / static_cast<double>(samples_);
   for (int64_t i = 0; i < cols_; ++i) {

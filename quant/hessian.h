@@ -28,7 +28,8 @@ class HessianAccumulator {
  private:
   int64_t cols_;
   int64_t samples_ = 0;
-  std::vector<double> sum_;  // [cols, cols], X^T X (upper triangle filled during Add)
+  std::vector<double> sum_;  // [cols, cols], X^T X (upper triangle filled during Add); empty
+                             // before the first sample
 };
 
 // a [n, n] symmetric positive definite -> its lower Cholesky factor L (a = L L^T) in place

@@ -133,7 +133,6 @@ absl::StatusOr<ModelQuantizeReport> QuantizeModel(const ModelDir& in,
     LayerLinear linear;  // the first linear of the input (whose moments stand for it)
     bool rotate = false, gptq = false;
     uint64_t seed = 0;
-    absl::StatusOr<PreparedInputs> prepared = absl::UnknownError("not prepared");
   };
   std::vector<Task> tasks;
   std::vector<Site> sites;
@@ -161,57 +160,72 @@ absl::StatusOr<ModelQuantizeReport> QuantizeModel(const ModelDir& in,
       sites[static_cast<size_t>(t.site)].gptq |= t.plan.method == QuantMethod::kGptq;
     }
   }
-  ParallelFor(static_cast<int64_t>(sites.size()), options.threads, [&](int64_t i) {
-    Site& site = sites[static_cast<size_t>(i)];
-    const int64_t cols = LinearShape(c, site.linear).cols;
-    std::vector<double> fit, held;
-    if (calibration != nullptr) {
-      if (calibration->Fit(site.l, site.linear).samples() > 0) {
-        fit = calibration->Fit(site.l, site.linear).Hessian();
-      }
-      if (calibration->HeldOut(site.l, site.linear).samples() > 0) {
-        held = calibration->HeldOut(site.l, site.linear).Hessian();
-      }
-    }
-    LayerQuantInputs inputs;
-    inputs.fit = fit;
-    inputs.held_out = held;
-    inputs.damp_percent = options.damp_percent;
-    inputs.rotation_seed = site.seed;
-    site.prepared = PrepareInputs(cols, inputs, site.rotate, site.gptq);
-  });
+  // One site at a time per thread: prepare its inputs (moments, rotation, GPTQ factor), solve
+  // its linears, drop the prepared inputs. A site holds a few [cols, cols] double matrices
+  // (254 MB each for a 5632-wide input), so preparing every site first needed tens of GB
+  // on a 1B model (TinyLlama's quantization was OOM-killed on 24 GB).
+  std::vector<std::vector<size_t>> site_tasks(sites.size());
+  std::vector<int64_t> site_work(sites.size(), 0);
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    if (tasks[i].site < 0) continue;
+    const MatrixShape shape = LinearShape(c, tasks[i].linear);
+    site_tasks[static_cast<size_t>(tasks[i].site)].push_back(i);
+    site_work[static_cast<size_t>(tasks[i].site)] += shape.rows * shape.cols;
+  }
+  // Largest first, so the last ones to finish are small.
+  std::vector<size_t> order(sites.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return site_work[a] > site_work[b]; });
 
   std::vector<absl::StatusOr<LayerQuantResult>> results(tasks.size(),
                                                         absl::UnknownError("not solved"));
-  // Largest first, so the last ones to finish are small.
-  std::vector<size_t> order(tasks.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    const MatrixShape sa = LinearShape(c, tasks[a].linear), sb = LinearShape(c, tasks[b].linear);
-    return sa.rows * sa.cols > sb.rows * sb.cols;
-  });
   const int total = static_cast<int>(tasks.size());
   int done = 0;
   std::mutex progress_mu;
-  ParallelFor(static_cast<int64_t>(tasks.size()), options.threads, [&](int64_t k) {
-    const size_t i = order[static_cast<size_t>(k)];
-    const Task& t = tasks[i];
-    if (!t.plan.keep_float) {
-      const Site& site = sites[static_cast<size_t>(t.site)];
+  auto count_done = [&](const std::string& prefix) {
+    std::lock_guard<std::mutex> lock(progress_mu);
+    ++done;
+    if (progress) progress(done, total, prefix);
+  };
+  for (const Task& t : tasks) {
+    if (t.plan.keep_float) count_done(t.prefix);
+  }
+  ParallelFor(static_cast<int64_t>(sites.size()), options.threads, [&](int64_t k) {
+    const Site& site = sites[order[static_cast<size_t>(k)]];
+    const int64_t cols = LinearShape(c, site.linear).cols;
+    absl::StatusOr<PreparedInputs> prepared;
+    {
+      std::vector<double> fit, held;
+      if (calibration != nullptr) {
+        if (calibration->Fit(site.l, site.linear).samples() > 0) {
+          fit = calibration->Fit(site.l, site.linear).Hessian();
+        }
+        if (calibration->HeldOut(site.l, site.linear).samples() > 0) {
+          held = calibration->HeldOut(site.l, site.linear).Hessian();
+        }
+      }
+      LayerQuantInputs inputs;
+      inputs.fit = fit;
+      inputs.held_out = held;
+      inputs.damp_percent = options.damp_percent;
+      inputs.rotation_seed = site.seed;
+      prepared = PrepareInputs(cols, inputs, site.rotate, site.gptq);
+    }
+    for (const size_t i : site_tasks[order[static_cast<size_t>(k)]]) {
+      const Task& t = tasks[i];
       absl::StatusOr<TensorView> tv = tensor(LinearName(t.l, t.linear));
-      if (!site.prepared.ok()) {
-        results[i] = site.prepared.status();
+      if (!prepared.ok()) {
+        results[i] = prepared.status();
       } else if (!tv.ok()) {
         results[i] = tv.status();
       } else {
         const MatrixShape shape = LinearShape(c, t.linear);
         const std::vector<float> w = ToFloat32Vector(*tv);
-        results[i] = QuantizePreparedLayer(w, shape.rows, shape.cols, t.plan, *site.prepared);
+        results[i] = QuantizePreparedLayer(w, shape.rows, shape.cols, t.plan, *prepared);
       }
+      count_done(t.prefix);
     }
-    std::lock_guard<std::mutex> lock(progress_mu);
-    ++done;
-    if (progress) progress(done, total, t.prefix);
   });
 
   double total_bits = 0.0, total_weights = 0.0;

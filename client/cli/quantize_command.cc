@@ -245,6 +245,7 @@ absl::Status RunQuantize(const std::vector<std::string>& args) {
       !s.ok()) {
     return s;
   }
+  model->reset();  // the float engine's memory is the solver's now (it reads the file's weights)
   const auto solve_start = std::chrono::steady_clock::now();
   spdlog::info("calibration: {} fitting tokens, {} held-out tokens ({} sequences) in {:.1f} s",
                stats.fit_tokens(), stats.held_out_tokens(), sequences.size(),
