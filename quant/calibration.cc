@@ -112,32 +112,51 @@ absl::StatusOr<std::vector<std::vector<int32_t>>> ReadCalibrationFile(
   return sequences;
 }
 
-double RelativeOutputErrorFromMoment(std::span<const float> w, std::span<const float> w_hat,
-                                     int64_t rows, int64_t cols, std::span<const double> h) {
-  // sum_r v_r^T H v_r for v = W - W_hat (error) and v = W (signal): V H as a GEMM over blocks
-  // of rows, then each row's dot product with its own v.
+std::vector<double> RelativeOutputErrorsFromMoment(std::span<const float> w,
+                                                   std::span<const std::span<const float>> w_hats,
+                                                   int64_t rows, int64_t cols,
+                                                   std::span<const double> h) {
+  // sum_r v_r^T H v_r for v = W - W_hat_k (each error) and v = W (the signal, formed once for
+  // all of them): V H as a GEMM over blocks of rows, then each row's dot with its own v.
   constexpr int64_t kRowBlock = 64;
-  double err = 0.0, sig = 0.0;
-  std::vector<double> v(static_cast<size_t>(2 * kRowBlock * cols));  // [d rows; s rows]
+  const int64_t kinds = static_cast<int64_t>(w_hats.size()) + 1;  // errors, then the signal
+  std::vector<double> sums(static_cast<size_t>(kinds), 0.0);
+  std::vector<double> v(static_cast<size_t>(kinds * kRowBlock * cols));
   std::vector<double> vh(v.size());
   for (int64_t r0 = 0; r0 < rows; r0 += kRowBlock) {
     const int64_t m = std::min(kRowBlock, rows - r0);
     for (int64_t r = 0; r < m; ++r) {
       for (int64_t j = 0; j < cols; ++j) {
         const size_t i = static_cast<size_t>((r0 + r) * cols + j);
-        v[static_cast<size_t>(r * cols + j)] = static_cast<double>(w[i]) - w_hat[i];
-        v[static_cast<size_t>((m + r) * cols + j)] = w[i];
+        for (int64_t k = 0; k + 1 < kinds; ++k) {
+          v[static_cast<size_t>((k * m + r) * cols + j)] =
+              static_cast<double>(w[i]) - w_hats[static_cast<size_t>(k)][i];
+        }
+        v[static_cast<size_t>(((kinds - 1) * m + r) * cols + j)] = w[i];
       }
     }
-    std::fill(vh.begin(), vh.begin() + 2 * m * cols, 0.0);
-    GemmAccumulate(2 * m, cols, cols, v.data(), cols, h.data(), cols, vh.data(), cols);
-    for (int64_t r = 0; r < m; ++r) {
-      err += DotProduct(v.data() + r * cols, vh.data() + r * cols, cols);
-      sig += DotProduct(v.data() + (m + r) * cols, vh.data() + (m + r) * cols, cols);
+    std::fill(vh.begin(), vh.begin() + kinds * m * cols, 0.0);
+    GemmAccumulate(kinds * m, cols, cols, v.data(), cols, h.data(), cols, vh.data(), cols);
+    for (int64_t k = 0; k < kinds; ++k) {
+      for (int64_t r = 0; r < m; ++r) {
+        sums[static_cast<size_t>(k)] +=
+            DotProduct(v.data() + (k * m + r) * cols, vh.data() + (k * m + r) * cols, cols);
+      }
     }
   }
-  if (sig <= 0.0) return err <= 0.0 ? 0.0 : INFINITY;
-  return std::sqrt(std::max(err, 0.0) / sig);
+  const double sig = sums.back();
+  std::vector<double> out(w_hats.size());
+  for (size_t k = 0; k < out.size(); ++k) {
+    const double err = sums[k];
+    out[k] = sig <= 0.0 ? (err <= 0.0 ? 0.0 : INFINITY) : std::sqrt(std::max(err, 0.0) / sig);
+  }
+  return out;
+}
+
+double RelativeOutputErrorFromMoment(std::span<const float> w, std::span<const float> w_hat,
+                                     int64_t rows, int64_t cols, std::span<const double> h) {
+  const std::span<const float> hats[] = {w_hat};
+  return RelativeOutputErrorsFromMoment(w, hats, rows, cols, h)[0];
 }
 
 }  // namespace accllm

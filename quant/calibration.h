@@ -61,6 +61,11 @@ absl::StatusOr<std::vector<std::vector<int32_t>>> ReadCalibrationFile(
 
 // ||(W - W_hat) X^T||_F / ||W X^T||_F from the inputs' second moment h [cols, cols]; w, w_hat
 // [rows, cols]. 0 when both are zero.
+// The same for several approximations of one W at once (the signal ||W X^T|| is formed once).
+std::vector<double> RelativeOutputErrorsFromMoment(std::span<const float> w,
+                                                   std::span<const std::span<const float>> w_hats,
+                                                   int64_t rows, int64_t cols,
+                                                   std::span<const double> h);
 double RelativeOutputErrorFromMoment(std::span<const float> w, std::span<const float> w_hat,
                                      int64_t rows, int64_t cols, std::span<const double> h);
 

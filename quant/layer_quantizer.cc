@@ -117,10 +117,19 @@ absl::StatusOr<LayerQuantResult> QuantizePreparedLayer(std::span<const float> w,
   if (held.empty()) {
     result.relative_error = result.rtn_relative_error = NAN;
   } else {
-    const std::vector<float> w_hat = DequantizeLinear(result.q.view());
+    // O(rows · cols²) each, as much as GPTQ itself: the RTN plan's error is RTN's, and
+    // GPTQ's and RTN's share the signal term.
     const std::vector<float> w_rtn = DequantizeLinear(rtn->view());
-    result.relative_error = RelativeOutputErrorFromMoment(wr, w_hat, rows, cols, held);
-    result.rtn_relative_error = RelativeOutputErrorFromMoment(wr, w_rtn, rows, cols, held);
+    if (plan.method == QuantMethod::kGptq) {
+      const std::vector<float> w_hat = DequantizeLinear(result.q.view());
+      const std::span<const float> hats[] = {w_hat, w_rtn};
+      const std::vector<double> e = RelativeOutputErrorsFromMoment(wr, hats, rows, cols, held);
+      result.relative_error = e[0];
+      result.rtn_relative_error = e[1];
+    } else {
+      result.relative_error = result.rtn_relative_error =
+          RelativeOutputErrorFromMoment(wr, w_rtn, rows, cols, held);
+    }
   }
   return result;
 }

@@ -33,6 +33,28 @@ TEST(CalibrationTest, MomentErrorMatchesErrorOnSamples) {
   EXPECT_NEAR(from_moment, *direct, 1e-5);
 }
 
+// Several approximations at once (the quantizer's GPTQ and RTN errors, sharing the signal
+// term) give each one's error alone; more rows than one block of the GEMM.
+TEST(CalibrationTest, SeveralMomentErrorsAtOnceEqualEachAlone) {
+  const int64_t rows = 70, cols = 9, samples = 30;
+  std::vector<float> w(rows * cols), a(rows * cols), b(rows * cols), x(samples * cols);
+  for (size_t i = 0; i < w.size(); ++i) {
+    w[i] = std::sin(0.37f * i);
+    a[i] = w[i] + 0.05f * std::cos(1.7f * i);
+    b[i] = w[i] - 0.2f * std::sin(0.3f * i);
+  }
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.11f * i * i + 0.5f);
+  HessianAccumulator h(cols);
+  ASSERT_TRUE(h.Add(x, samples).ok());
+  const std::vector<double> m = h.Hessian();
+  const std::span<const float> hats[] = {a, b};
+  const std::vector<double> both = RelativeOutputErrorsFromMoment(w, hats, rows, cols, m);
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_NEAR(both[0], RelativeOutputErrorFromMoment(w, a, rows, cols, m), 1e-12 * both[0]);
+  EXPECT_NEAR(both[1], RelativeOutputErrorFromMoment(w, b, rows, cols, m), 1e-12 * both[1]);
+  EXPECT_GT(both[1], both[0]);
+}
+
 TEST(CalibrationTest, SitesAreSharedAndOnlyRecordedOnce) {
   ModelConfig c;
   c.dim = 4;
