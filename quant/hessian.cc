@@ -87,15 +87,31 @@ absl::StatusOr<std::vector<double>> UpperCholeskyOfInverse(std::span<const doubl
     for (int64_t j = 0; j < n; ++j) l[i * n + j] = a[(n - 1 - i) * n + (n - 1 - j)];
   }
   if (absl::Status s = CholeskyLower(l, n); !s.ok()) return s;
-  // X = L^-1 by rows: X_i = (e_i - sum_{k<i} L_ik X_k) / L_ii, each step an axpy of a row.
+  // X = L^-1 by rows: X_i = (e_i - sum_{k<i} L_ik X_k) / L_ii. In blocks of kBlock rows: the
+  // rows above the block enter as one GEMM per column block (X is lower triangular, so column
+  // block C needs only rows from C on), the block's own rows as axpys. Row by row alone, every
+  // row streamed all the rows above it: 82% of a 1B model's GPTQ time went to those axpys.
+  constexpr int64_t kBlock = 64;
   std::vector<double> x(nn, 0.0);
-  for (int64_t i = 0; i < n; ++i) {
-    double* xi = x.data() + i * n;
-    const double* li = l.data() + i * n;
-    for (int64_t k = 0; k < i; ++k) Axpy(-li[k], x.data() + k * n, xi, k + 1);
-    const double inv = 1.0 / li[i];
-    for (int64_t j = 0; j < i; ++j) xi[j] *= inv;
-    xi[i] = inv;
+  std::vector<double> neg_l(static_cast<size_t>(kBlock * n));  // -L of the block's rows
+  for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
+    const int64_t i1 = std::min(n, i0 + kBlock);
+    for (int64_t i = i0; i < i1; ++i) {
+      for (int64_t k = 0; k < i0; ++k) neg_l[(i - i0) * n + k] = -l[i * n + k];
+    }
+    for (int64_t c0 = 0; c0 < i0; c0 += kBlock) {
+      const int64_t c1 = std::min(i0, c0 + kBlock);
+      GemmAccumulate(i1 - i0, c1 - c0, i0 - c0, neg_l.data() + c0, n, x.data() + c0 * n + c0, n,
+                     x.data() + i0 * n + c0, n);
+    }
+    for (int64_t i = i0; i < i1; ++i) {
+      double* xi = x.data() + i * n;
+      const double* li = l.data() + i * n;
+      for (int64_t k = i0; k < i; ++k) Axpy(-li[k], x.data() + k * n, xi, k + 1);
+      const double inv = 1.0 / li[i];
+      for (int64_t j = 0; j < i; ++j) xi[j] *= inv;
+      xi[i] = inv;
+    }
   }
   std::vector<double> upper(nn, 0.0);
   for (int64_t i = 0; i < n; ++i) {
