@@ -2,6 +2,7 @@
 
 #include <algorithm>  // std::fill, std::min
 #include <cmath>      // std::sqrt
+#include <cstdlib>    // std::calloc, std::free
 
 #include "absl/strings/str_cat.h"  // absl::StrCat
 #include "quant/dense_kernels.h"   // GemmAccumulate, DotProduct, Axpy
@@ -12,6 +13,8 @@ namespace accllm {
 // for fitting and held out, and zeroing them all up front took most of a short calibration.
 HessianAccumulator::HessianAccumulator(int64_t cols) : cols_(cols) {}
 
+void HessianAccumulator::FreeDeleter::operator()(double* p) const { std::free(p); }
+
 absl::Status HessianAccumulator::Add(std::span<const float> x, int64_t samples) {
   if (samples < 0 || x.size() != static_cast<size_t>(samples * cols_)) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -20,7 +23,14 @@ absl::Status HessianAccumulator::Add(std::span<const float> x, int64_t samples) 
   // X^T X as a rank-k update over chunks of tokens (one GEMM each), not token by token: the
   // [cols, cols] sum then streams through the cache once per chunk instead of once per token.
   // Only blocks on or right of the diagonal are computed (Hessian() reads the upper triangle).
-  if (samples > 0 && sum_.empty()) sum_.assign(static_cast<size_t>(cols_ * cols_), 0.0);
+  if (samples > 0 && sum_ == nullptr) {
+    const size_t n = static_cast<size_t>(cols_ * cols_);
+    sum_.reset(static_cast<double*>(std::calloc(n, sizeof(double))));
+    if (sum_ == nullptr) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("calibration: no memory for a ", cols_, "x", cols_, " Hessian"));
+    }
+  }
   constexpr int64_t kChunk = 256, kRowBlock = 64;
   std::vector<double> xt, xd;  // [cols, chunk] and [chunk, cols]
   for (int64_t s0 = 0; s0 < samples; s0 += kChunk) {
@@ -37,7 +47,7 @@ absl::Status HessianAccumulator::Add(std::span<const float> x, int64_t samples) 
     for (int64_t i0 = 0; i0 < cols_; i0 += kRowBlock) {
       const int64_t m = std::min(kRowBlock, cols_ - i0);
       GemmAccumulate(m, cols_ - i0, s, xt.data() + i0 * s, s, xd.data() + i0, cols_,
-                     sum_.data() + i0 * cols_ + i0, cols_);
+                     sum_.get() + i0 * cols_ + i0, cols_);
     }
   }
   samples_ += samples;
