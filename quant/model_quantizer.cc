@@ -192,7 +192,8 @@ absl::StatusOr<ModelQuantizeReport> QuantizeModel(const ModelDir& in,
     if (t.plan.keep_float) count_done(t.prefix);
   }
   ParallelFor(static_cast<int64_t>(sites.size()), options.threads, [&](int64_t k) {
-    const Site& site = sites[order[static_cast<size_t>(k)]];
+    const size_t s = order[static_cast<size_t>(k)];
+    const Site& site = sites[s];
     const int64_t cols = LinearShape(c, site.linear).cols;
     absl::StatusOr<PreparedInputs> prepared;
     {
@@ -212,7 +213,7 @@ absl::StatusOr<ModelQuantizeReport> QuantizeModel(const ModelDir& in,
       inputs.rotation_seed = site.seed;
       prepared = PrepareInputs(cols, inputs, site.rotate, site.gptq);
     }
-    for (const size_t i : site_tasks[order[static_cast<size_t>(k)]]) {
+    for (const size_t i : site_tasks[s]) {
       const Task& t = tasks[i];
       absl::StatusOr<TensorView> tv = tensor(LinearName(t.l, t.linear));
       if (!prepared.ok()) {

@@ -39,9 +39,6 @@ ACCLLM_S24_ATTR HWY_INLINE __m512i BroadcastLoad8(const uint8_t* p) {
   return r;
 }
 
-// One tile, kTok tokens (8, 4 or 1): per group the 64 activations of each token sit in one
-// register; per step the codes and gather indices are unpacked once for all tokens.
-// kIntZero: integer zeros (see gemm_a8_sparse24.h), one VPDPBUSD per token and step.
 // The 16 rows' integer zeros of one group, unpacked from their 2 bits (Sparse24Zeros).
 ACCLLM_S24_ATTR HWY_INLINE __m512i ZeroCodes16(uint32_t word) {
   const __m512i shifts =
@@ -50,6 +47,9 @@ ACCLLM_S24_ATTR HWY_INLINE __m512i ZeroCodes16(uint32_t word) {
                           _mm512_set1_epi32(3));
 }
 
+// One tile, kTok tokens (8, 4 or 1): per group the 64 activations of each token sit in one
+// register; per step the codes and gather indices are unpacked once for all tokens.
+// kIntZero: integer zeros (see gemm_a8_sparse24.h), one VPDPBUSD per token and step.
 template <int kTok, bool kIntZero>
 ACCLLM_S24_ATTR void TileVnni(const uint8_t* codes, const uint8_t* positions, int64_t groups,
                               const uint16_t* scales, const Sparse24Zeros zeros, const int8_t* x,
